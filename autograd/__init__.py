@@ -1,0 +1,34 @@
+"""A minimal reverse-mode autograd engine over numpy arrays, whose primitives declare their partials."""
+
+from autograd.check import gradcheck, numerical_gradient
+from autograd.losses import cross_entropy, mse
+from autograd.ops import (
+    PRIMITIVES,
+    Partial,
+    Primitive,
+    add,
+    concat,
+    div,
+    exp,
+    getitem,
+    hadamard,
+    log,
+    log_softmax,
+    matmul,
+    mean,
+    neg,
+    reshape,
+    sigmoid,
+    stack,
+    sub,
+    sum,
+    tanh,
+    transpose,
+)
+from autograd.tensor import Tensor, no_grad
+
+__all__ = [
+    "PRIMITIVES", "Partial", "Primitive", "Tensor", "add", "concat", "cross_entropy", "div", "exp", "getitem",
+    "gradcheck", "hadamard", "log", "log_softmax", "matmul", "mean", "mse", "neg", "no_grad", "numerical_gradient",
+    "reshape", "sigmoid", "stack", "sub", "sum", "tanh", "transpose",
+]

@@ -1,0 +1,215 @@
+"""The table of primitives.
+
+Each primitive is declared once: its forward in numpy, and for every operand the local partial, both as the
+formula the derivation writes (``{0}``, ``{1}`` stand for the operands' names, so the renderer can print
+``∇_p i_t = (1−σ(p))σ(p)``) and as the vector-Jacobian product the reverse pass runs. Broadcasting is
+undone once, in ``tensor.unbroadcast``, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograd.tensor import Tensor, as_float_array
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂(result)/∂(operand): `formula` as the derivation writes it; `vjp(g, ans, *operands, **params)`."""
+
+    formula: str
+    vjp: Callable[..., Array]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    symbol: str
+    forward: Callable[..., Array]
+    partials: tuple[Partial, ...]
+    variadic: bool = False  # one partial serves every operand; its vjp is told which by `argnum`
+
+    def __call__(self, *operands: Any, **params: Any) -> Tensor:
+        tensors = lift(operands)
+        arrays = [t.data for t in tensors]
+        try:
+            data = self.forward(*arrays, **params)
+        except (ValueError, IndexError) as error:
+            shapes = f" {self.symbol} ".join(str(a.shape) for a in arrays)
+            raise type(error)(f"{self.name}: {shapes}: {error}") from None
+        return Tensor.from_op(data, self, tensors, params)
+
+    def partial(self, k: int) -> Partial:
+        return self.partials[0 if self.variadic else k]
+
+    def vjp(self, k: int, g: Array, ans: Array, operands: Sequence[Array], params: dict[str, Any]) -> Array:
+        if self.variadic:
+            return self.partials[0].vjp(g, ans, *operands, argnum=k, **params)
+        return self.partials[k].vjp(g, ans, *operands, **params)
+
+    def formula(self, k: int, operand_names: Sequence[str]) -> str:
+        """The partial of operand k with the operands' names filled in, e.g. `(1−σ(p))σ(p)`."""
+        return self.partial(k).formula.format(*operand_names)
+
+
+def lift(operands: Sequence[Any]) -> tuple[Tensor, ...]:
+    """Tensors as they are; arrays and numbers as constants, numbers in the tensors' dtype so float32 stays."""
+    if all(type(x) is Tensor for x in operands):
+        return tuple(operands)
+    arrays = [x.data if isinstance(x, Tensor) else x for x in operands if isinstance(x, (Tensor, np.ndarray))]
+    dtype = np.result_type(*arrays) if arrays else np.float64
+    if dtype not in (np.float32, np.float64):
+        dtype = np.float64
+    return tuple(
+        x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=dtype) if _is_number(x) else as_float_array(x))
+        for x in operands
+    )
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.number))
+
+
+def _matmul(a: Array, b: Array) -> Array:
+    if a.ndim == 0 or b.ndim == 0 or a.ndim > 2 or b.ndim > 2:
+        raise ValueError("operands must be 1-D or 2-D")
+    if a.shape[-1] != b.shape[0]:
+        raise ValueError(f"inner dimensions differ: {a.shape[-1]} vs {b.shape[0]}")
+    return a @ b
+
+
+def _sigmoid(x: Array) -> Array:
+    # exp of −|x| only, so nothing overflows at ±1000 and the limits come out exactly 0 and 1.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _sum_back(g: Array, x: Array, axis: Any, keepdims: bool) -> Array:
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, x.shape)
+
+
+def _mean_back(g: Array, x: Array, axis: Any, keepdims: bool) -> Array:
+    count = x.size if axis is None else np.prod([x.shape[a] for a in np.atleast_1d(axis)])
+    return _sum_back(g, x, axis, keepdims) / count
+
+
+def _getitem_back(g: Array, ans: Array, x: Array, index: Any) -> Array:
+    out = np.zeros_like(x)
+    np.add.at(out, index, g)
+    return out
+
+
+def _concat_back(g: Array, ans: Array, *xs: Array, argnum: int, axis: int) -> Array:
+    start = int(np.sum([x.shape[axis] for x in xs[:argnum]], dtype=int))
+    return np.take(g, range(start, start + xs[argnum].shape[axis]), axis=axis)
+
+
+def _transpose_back(g: Array, ans: Array, x: Array, axes: Any) -> Array:
+    return np.transpose(g, None if axes is None else np.argsort(axes))
+
+
+def _log_softmax(x: Array, axis: int) -> Array:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The table. One row a primitive: name, symbol, forward, then one Partial per operand.
+# ---------------------------------------------------------------------------------------------------------
+
+add = Primitive("add", "+", np.add, (
+    Partial("1", lambda g, ans, a, b: g),
+    Partial("1", lambda g, ans, a, b: g),
+))
+sub = Primitive("sub", "−", np.subtract, (
+    Partial("1", lambda g, ans, a, b: g),
+    Partial("−1", lambda g, ans, a, b: -g),
+))
+neg = Primitive("neg", "−", np.negative, (
+    Partial("−1", lambda g, ans, a: -g),
+))
+hadamard = Primitive("hadamard", "⊙", np.multiply, (
+    Partial("{1}", lambda g, ans, a, b: g * b),
+    Partial("{0}", lambda g, ans, a, b: g * a),
+))
+div = Primitive("div", "/", np.divide, (
+    Partial("1/{1}", lambda g, ans, a, b: g / b),
+    Partial("−{0}/{1}²", lambda g, ans, a, b: -g * ans / b),
+))
+matmul = Primitive("matmul", "@", _matmul, (
+    Partial("{1}ᵀ", lambda g, ans, a, b: np.multiply.outer(g, b) if b.ndim == 1 else g @ b.T),
+    Partial("{0}ᵀ", lambda g, ans, a, b: np.multiply.outer(a, g) if a.ndim == 1 else a.T @ g),
+))
+sigmoid = Primitive("sigmoid", "σ", _sigmoid, (
+    Partial("(1−σ({0}))σ({0})", lambda g, ans, p: g * (1 - ans) * ans),
+))
+tanh = Primitive("tanh", "tanh", np.tanh, (
+    Partial("1−tanh²({0})", lambda g, ans, p: g * (1 - ans * ans)),
+))
+exp = Primitive("exp", "exp", np.exp, (
+    Partial("exp({0})", lambda g, ans, x: g * ans),
+))
+log = Primitive("log", "log", np.log, (
+    Partial("1/{0}", lambda g, ans, x: g / x),
+))
+sum = Primitive("sum", "Σ", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (
+    Partial("1", lambda g, ans, x, axis=None, keepdims=False: _sum_back(g, x, axis, keepdims)),
+))
+mean = Primitive("mean", "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims), (
+    Partial("1/n", lambda g, ans, x, axis=None, keepdims=False: _mean_back(g, x, axis, keepdims)),
+))
+reshape = Primitive("reshape", "reshape", lambda x, shape: np.reshape(x, shape), (
+    Partial("1", lambda g, ans, x, shape: g.reshape(x.shape)),
+))
+transpose = Primitive("transpose", "ᵀ", lambda x, axes=None: np.transpose(x, axes), (
+    Partial("(·)ᵀ", lambda g, ans, x, axes=None: _transpose_back(g, ans, x, axes)),
+))
+getitem = Primitive("getitem", "[]", lambda x, index: x[index], (
+    Partial("1 at [index]", lambda g, ans, x, index: _getitem_back(g, ans, x, index)),
+))
+concat = Primitive("concat", "‖", lambda *xs, axis=0: np.concatenate(xs, axis=axis), (
+    Partial("1 on its block", _concat_back),
+), variadic=True)
+stack = Primitive("stack", "stack", lambda *xs, axis=0: np.stack(xs, axis=axis), (
+    Partial("1 on its slice", lambda g, ans, *xs, argnum, axis=0: np.take(g, argnum, axis=axis)),
+), variadic=True)
+log_softmax = Primitive("log_softmax", "log softmax", lambda x, axis=-1: _log_softmax(x, axis), (
+    Partial("I − softmax({0})",
+            lambda g, ans, x, axis=-1: g - np.exp(ans) * g.sum(axis=axis, keepdims=True)),
+))
+
+PRIMITIVES: dict[str, Primitive] = {
+    p.name: p for p in (add, sub, neg, hadamard, div, matmul, sigmoid, tanh, exp, log, sum, mean, reshape,
+                        transpose, getitem, concat, stack, log_softmax)
+}
+
+
+# The Tensor's operators and methods are these primitives, so `a @ b + c` records the same graph as the calls.
+def _reflected(op: Primitive) -> Callable[[Tensor, Any], Tensor]:
+    return lambda self, other: op(other, self)
+
+
+Tensor.__add__ = lambda self, other: add(self, other)
+Tensor.__radd__ = _reflected(add)
+Tensor.__sub__ = lambda self, other: sub(self, other)
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = lambda self, other: hadamard(self, other)
+Tensor.__rmul__ = _reflected(hadamard)
+Tensor.__truediv__ = lambda self, other: div(self, other)
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__matmul__ = lambda self, other: matmul(self, other)
+Tensor.__rmatmul__ = _reflected(matmul)
+Tensor.__neg__ = lambda self: neg(self)
+Tensor.__getitem__ = lambda self, index: getitem(self, index=index)
+Tensor.sum = lambda self, axis=None, keepdims=False: sum(self, axis=axis, keepdims=keepdims)
+Tensor.mean = lambda self, axis=None, keepdims=False: mean(self, axis=axis, keepdims=keepdims)
+Tensor.reshape = lambda self, *shape: reshape(self, shape=shape[0] if len(shape) == 1 else shape)
+Tensor.T = property(lambda self: transpose(self))

@@ -1,0 +1,204 @@
+"""The Tensor, the graph it records, and the reverse pass over that graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from autograd.ops import Primitive
+
+_recording = True
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block no op records a graph (evaluation, optimizer steps, finite differences)."""
+    global _recording
+    previous, _recording = _recording, False
+    try:
+        yield
+    finally:
+        _recording = previous
+
+
+def is_recording() -> bool:
+    return _recording
+
+
+def as_float_array(data: Any, who: str = "Tensor") -> np.ndarray:
+    """float32 and float64 stay as they are; integers, booleans and Python lists become float64."""
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise TypeError(f"{who}: expected numeric data of a regular shape, got {type(data).__name__}: {error}") \
+            from None
+    if array.dtype == np.float64 or array.dtype == np.float32:
+        return array
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    raise TypeError(
+        f"{who}: expected numeric data (a number, a list of numbers or a numeric ndarray), "
+        f"got {type(data).__name__} of dtype {array.dtype}"
+    )
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient back to the shape of the operand that numpy broadcast to make it."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+class Tensor:
+    """An ndarray that remembers which primitive made it from which tensors."""
+
+    __slots__ = ("data", "grad", "name", "requires_grad", "op", "parents", "params", "_pending", "__weakref__")
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+        self.data = as_float_array(data.data if isinstance(data, Tensor) else data)
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self.requires_grad = bool(requires_grad)
+        self.op: Primitive | None = None
+        self.parents: tuple[Tensor, ...] | None = ()
+        self.params: dict[str, Any] = {}
+        self._pending: np.ndarray | None = None
+
+    @classmethod
+    def from_op(cls, data: np.ndarray, op: Primitive, parents: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
+        """The result of a primitive: no validation, since numpy made the data (the hot path)."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.name = None
+        out._pending = None
+        out.requires_grad = _recording and any(p.requires_grad for p in parents)
+        if out.requires_grad:
+            out.op, out.parents, out.params = op, parents, params
+        else:
+            out.op, out.parents, out.params = None, (), {}
+        return out
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        label = f", name={self.name!r}" if self.name else ""
+        made = f", op={self.op.name}" if self.op else ""
+        return f"Tensor({np.array2string(self.data, precision=4, threshold=8)}{label}{made})"
+
+    def named(self, name: str) -> Tensor:
+        """Give the tensor its derivation symbol and return it, so a formula reads as one line."""
+        self.name = name
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same values as a new leaf that does not require grad."""
+        return Tensor(self.data, name=self.name)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad: Any = None, *, retain_graph: bool = False, retain_grads: bool = False) -> None:
+        """Reverse pass from this tensor.
+
+        Leaves that require grad accumulate into `.grad`. With `retain_grads` every intermediate keeps its
+        gradient too (the renderer and the comparison read them). Unless `retain_graph`, the graph is
+        released as it is walked, so the saved activations are freed.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"backward: {self._label()} does not require grad; create a leaf with requires_grad=True "
+                "and compute from it outside no_grad()"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward: grad may be omitted only for a one-element tensor; {self._label()} has shape "
+                    f"{self.shape}, so pass a grad of that shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = as_float_array(grad.data if isinstance(grad, Tensor) else grad, "backward").astype(self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: grad has shape {seed.shape}, expected {self.shape} like {self._label()}")
+
+        order = self._reverse_topological_order()
+        self._pending = seed
+        for node in order:
+            g, node._pending = node._pending, None
+            if node.op is None or retain_grads:
+                node.grad = g.copy() if node.grad is None else node.grad + g
+            if node.op is None:
+                continue
+            if node.parents is None:
+                raise RuntimeError(
+                    f"backward: the graph through {node._label()} was freed by an earlier backward; "
+                    "call the first backward with retain_graph=True to walk it twice"
+                )
+            operands = [p.data for p in node.parents]
+            for k, parent in enumerate(node.parents):
+                if not parent.requires_grad:
+                    continue
+                pg = node.op.vjp(k, g, node.data, operands, node.params)
+                pg = unbroadcast(pg, parent.data.shape)
+                parent._pending = pg if parent._pending is None else parent._pending + pg
+            if not retain_graph:
+                node.parents = None
+
+    def _reverse_topological_order(self) -> list[Tensor]:
+        """Every tensor that needs a gradient, each after all its consumers; iterative, so depth is unbounded."""
+        order: list[Tensor] = []
+        visited: set[int] = {id(self)}
+        stack: list[tuple[Tensor, int]] = [(self, 0)]
+        while stack:
+            node, next_parent = stack[-1]
+            parents = node.parents or ()
+            while next_parent < len(parents):
+                parent = parents[next_parent]
+                next_parent += 1
+                if parent.requires_grad and id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack[-1] = (node, next_parent)
+                    stack.append((parent, 0))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+        order.reverse()
+        return order
+
+    def _label(self) -> str:
+        return f"tensor {self.name!r}" if self.name else f"the tensor of shape {self.shape}"

@@ -1,0 +1,128 @@
+"""Every primitive's gradient against finite differences, and its declared formula against its vjp."""
+
+import numpy as np
+import pytest
+from formula import evaluate
+
+import autograd as ag
+from autograd import Tensor, gradcheck, ops
+
+
+def leaf(rng, shape, name, positive=False):
+    data = rng.uniform(0.5, 2.0, shape) if positive else rng.standard_normal(shape)
+    return Tensor(data, requires_grad=True, name=name)
+
+
+def weighted(out, rng):
+    """A scalar whose gradient with respect to `out` is a random array, so no element hides behind a sum."""
+    return (out * rng.standard_normal(out.shape)).sum()
+
+
+BINARY_SHAPES = [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1), (1, 5)), ((2, 3), ()), ((), (2,))]
+
+
+@pytest.mark.parametrize("op", [ag.add, ag.sub, ag.hadamard, ag.div])
+@pytest.mark.parametrize("shapes", BINARY_SHAPES, ids=str)
+def test_binary_elementwise_gradients(op, shapes):
+    rng = np.random.default_rng(0)
+    a, b = leaf(rng, shapes[0], "a"), leaf(rng, shapes[1], "b", positive=op is ag.div)
+    assert gradcheck(lambda a, b: weighted(op(a, b), np.random.default_rng(1)), [a, b])
+
+
+@pytest.mark.parametrize("op", [ag.sigmoid, ag.tanh, ag.exp, ag.neg, ag.log])
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)], ids=str)
+def test_unary_gradients(op, shape):
+    rng = np.random.default_rng(0)
+    x = leaf(rng, shape, "x", positive=op is ag.log)
+    assert gradcheck(lambda x: weighted(op(x), np.random.default_rng(1)), [x])
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((1, 1), (1, 5))])
+def test_matmul_gradients_in_every_numpy_form(shapes):
+    rng = np.random.default_rng(0)
+    a, b = leaf(rng, shapes[0], "W"), leaf(rng, shapes[1], "x")
+    assert gradcheck(lambda a, b: weighted(a @ b, np.random.default_rng(1)), [a, b])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: ag.sum(x, axis=0),
+        lambda x: ag.sum(x, axis=1, keepdims=True),
+        lambda x: ag.mean(x),
+        lambda x: ag.mean(x, axis=(0, 2)),
+        lambda x: x.reshape(4, 6),
+        lambda x: ag.transpose(x, axes=(2, 0, 1)),
+        lambda x: x[1, :, ::2],
+        lambda x: x[np.array([0, 0, 1])],  # a repeated index accumulates
+        lambda x: ag.concat(x[0], x[1] * 2.0, axis=1),
+        lambda x: ag.stack(x[0], x[1], x[0], axis=2),
+        lambda x: ag.log_softmax(x, axis=-1),
+    ],
+    ids=["sum0", "sum1k", "mean", "mean02", "reshape", "transpose", "slice", "fancy", "concat", "stack", "logsm"],
+)
+def test_structural_gradients(fn):
+    rng = np.random.default_rng(0)
+    x = leaf(rng, (2, 3, 4), "x")
+    assert gradcheck(lambda x: weighted(fn(x), np.random.default_rng(1)), [x])
+
+
+def test_cross_entropy_and_mse_gradients():
+    rng = np.random.default_rng(0)
+    logits, target = leaf(rng, (5, 4), "logits"), rng.integers(0, 4, 5)
+    assert gradcheck(lambda z: ag.cross_entropy(z, target), [logits])
+    y = leaf(rng, (3, 2), "y")
+    assert gradcheck(lambda y: ag.mse(y, np.ones((3, 2))), [y])
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    logits = Tensor([[1000.0, -1000.0], [-1000.0, 1000.0]], requires_grad=True)
+    loss = ag.cross_entropy(logits, np.array([0, 1]))
+    loss.backward()
+    assert loss.item() == 0.0 and np.all(np.isfinite(logits.grad))
+
+
+ELEMENTWISE = [(ag.add, 2), (ag.sub, 2), (ag.hadamard, 2), (ag.div, 2), (ag.neg, 1), (ag.sigmoid, 1), (ag.tanh, 1),
+               (ag.exp, 1), (ag.log, 1)]
+
+
+@pytest.mark.parametrize("op,arity", ELEMENTWISE, ids=lambda v: getattr(v, "name", ""))
+def test_declared_formula_is_the_local_partial_backward_uses(op, arity):
+    """The formula text (what the renderer prints) evaluated numerically equals the partial at that node."""
+    rng = np.random.default_rng(3)
+    xs = [leaf(rng, (2, 3), f"x{k}", positive=True) for k in range(arity)]
+    out = op(*xs)
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    for k, x in enumerate(xs):
+        local = np.broadcast_to(evaluate(op.partial(k).formula, *(x.data for x in xs)), out.shape)
+        np.testing.assert_allclose(x.grad, upstream * local, rtol=1e-12)
+
+        def f(_k=k):
+            return float((op(*(y.data for y in xs)).data * upstream).sum())
+
+        np.testing.assert_allclose(ag.numerical_gradient(f, x.data), upstream * local, rtol=1e-6, atol=1e-8)
+
+
+def test_declared_matmul_formulas_are_the_transposes_backward_uses():
+    rng = np.random.default_rng(4)
+    W, x = leaf(rng, (3, 4), "W_xi"), leaf(rng, (4, 2), "x_t")
+    q = W @ x
+    upstream = rng.standard_normal(q.shape)
+    q.backward(upstream)
+    np.testing.assert_allclose(W.grad, upstream @ evaluate(ops.matmul.partial(0).formula, W.data, x.data))
+    np.testing.assert_allclose(x.grad, evaluate(ops.matmul.partial(1).formula, W.data, x.data) @ upstream)
+    assert ops.matmul.formula(0, ["W_xi", "x_t"]) == "x_tᵀ"
+    assert ops.matmul.formula(1, ["W_xi", "x_t"]) == "W_xiᵀ"
+
+
+def test_formulas_read_as_the_derivation_writes_them():
+    assert ops.sigmoid.formula(0, ["p"]) == "(1−σ(p))σ(p)"
+    assert ops.tanh.formula(0, ["p"]) == "1−tanh²(p)"
+    assert ops.add.formula(1, ["q", "v"]) == "1"
+    assert ops.hadamard.formula(0, ["f_t", "c_{t-1}"]) == "c_{t-1}"
+
+
+def test_every_primitive_declares_a_partial_per_operand():
+    for name, primitive in ops.PRIMITIVES.items():
+        assert primitive.partials and all(p.formula for p in primitive.partials), name
