@@ -137,7 +137,7 @@ def test_operators_accept_arrays_and_numbers_on_either_side():
     "make,message",
     [
         (lambda: ag.matmul(np.ones((2, 3)), np.ones((4, 5))), r"matmul: \(2, 3\) @ \(4, 5\)"),
-        (lambda: ag.matmul(np.ones((2, 2, 2)), np.ones((2, 2))), r"\(2, 2, 2\) @ \(2, 2\): operands must be 1-D or 2-D"),
+        (lambda: ag.matmul(np.ones((2, 2, 2)), np.ones((2, 2))), r"\(2, 2, 2\) @ \(2, 2\): operands must be 1-D"),
         (lambda: ag.add(np.ones((2, 3)), np.ones((4, 5))), r"add: \(2, 3\) \+ \(4, 5\)"),
         (lambda: ag.hadamard(np.ones(3), np.ones(4)), r"hadamard: \(3,\) ⊙ \(4,\)"),
         (lambda: Tensor(np.ones(3)) * Tensor(np.ones(2)), r"hadamard: \(3,\) ⊙ \(2,\)"),

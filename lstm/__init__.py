@@ -1,0 +1,7 @@
+"""An LSTM built only from the engine's primitives, its hand-derived BPTT, and the comparison of the two."""
+
+from lstm.cell import LSTMCell
+from lstm.names import GATES, NAMES
+from lstm.sequence import LSTM
+
+__all__ = ["GATES", "LSTM", "LSTMCell", "NAMES"]

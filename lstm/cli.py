@@ -1,0 +1,62 @@
+"""The `lstm-autograd` command: demo, compare, render, train, bench."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None) -> None:
+    parser.add_argument("--input-size", type=int, default=3, metavar="X")
+    parser.add_argument("--hidden-size", type=int, default=4, metavar="H")
+    parser.add_argument("--batch", type=int, default=batch, metavar="B")
+    parser.add_argument("--steps", type=int, default=steps, metavar="T")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from lstm.compare import compare
+
+    report = compare(args.input_size, args.hidden_size, args.batch, args.steps, args.seed, args.dtype)
+    print(report.to_json() if args.json else report.format())
+    return 0 if report.passed else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lstm.compare import compare
+
+    report = compare()
+    print(report.format())
+    return 0 if report.passed else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lstm-autograd", description="See and check backpropagation through an LSTM."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the gradient comparison and draw the cell's graphs")
+    demo.add_argument("-o", "--output", default="lstm-autograd-demo", help="folder for the pictures")
+    demo.set_defaults(run=cmd_demo)
+
+    compare = commands.add_parser("compare", help="hand-derived BPTT vs the engine vs finite differences")
+    _sizes(compare, steps=5, batch=2)
+    compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    compare.add_argument("--json", action="store_true", help="print the report as JSON")
+    compare.set_defaults(run=cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"lstm-autograd {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The cell run over a sequence; backward through time is the engine's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd import Tensor, stack
+from lstm.cell import State, as_state, check_input, oriented_weights, step
+from lstm.parameters import LSTMParameters
+
+
+class LSTM(LSTMParameters):
+    """`model(xs, state)` with xs (T, B, X) or (T, X) returns (hs, (h_T, c_T))."""
+
+    def __call__(self, xs: Any, state: State | None = None) -> tuple[Tensor, State]:
+        xs = xs if isinstance(xs, Tensor) else Tensor(np.asarray(xs, dtype=self.dtype), name="xs")
+        check_input(self, xs, "xs", "(T, B, X) or (T, X)", (2, 3))
+        if xs.shape[0] == 0:
+            raise ValueError(f"LSTM: xs must hold at least one step, got shape {xs.shape}")
+        if xs.name is None:
+            xs.name = "xs"
+        h, c = as_state(self, state, xs.shape[1:-1], scope="t0/")
+        # transposed once per sequence, not once per step
+        weights = oriented_weights(self._params, xs.ndim == 3)
+        hs = []
+        for t in range(xs.shape[0]):
+            h, c = step(weights, xs[t].named(f"t{t}/x_t"), h, c, scope=f"t{t}/")
+            hs.append(h)
+        return stack(*hs, axis=0).named("hs"), (h, c)

@@ -1,0 +1,82 @@
+"""The comparison report and the `compare` / `demo` commands."""
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstm import hand
+from lstm.cli import main
+from lstm.compare import compare
+
+
+def test_hand_imports_nothing_of_the_engine():
+    tree = ast.parse(Path(hand.__file__).read_text())
+    imported = {n.module if isinstance(n, ast.ImportFrom) else a.name
+                for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in (n.names if isinstance(n, ast.Import) else [n])}
+    assert imported <= {"__future__", "numpy", "lstm.names", "collections.abc", "dataclasses", "typing"}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_comparison_passes_with_every_table(dtype):
+    report = compare(dtype=dtype)
+    assert report.passed, report.format()
+    tables = {row.table for row in report.rows}
+    assert tables == {"gradients", "partials", "through time"}
+    names = [row.name for row in report.rows if row.table == "gradients"]
+    assert names == [*hand.NAMES, "xs", "h0", "c0"]
+    partials = [row.name for row in report.rows if row.table == "partials"]
+    assert "input gate: ∇_p i_t = (1−σ(p))σ(p)" in partials
+    assert "gate gate: ∇_{W_hg} v = h_{t-1}ᵀ" in partials
+    assert "hidden state update: ∇_{c_t} q = 1−tanh²(c_t)" in partials
+    assert len(partials) == 4 * 8 + 6 + 3  # every partial the derivation lists, per gate
+    assert all(row.engine_vs_fd is not None and row.engine_vs_fd < 1e-6 for row in report.rows
+               if row.table == "gradients" and dtype == "float64")
+
+
+@pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (5, 2, 3, 4), (2, 7, 1, 3)])
+def test_the_comparison_passes_on_awkward_sizes(sizes):
+    X, H, B, T = sizes
+    assert compare(X, H, B, T, seed=7).passed
+
+
+def test_large_tensors_are_checked_on_a_sample_of_elements():
+    report = compare(20, 12, 2, 3, fd_samples=10)
+    assert report.passed
+
+
+def test_a_wrong_line_fails_its_partial_row_and_the_gradients_it_feeds():
+    wrong = dict(hand.LINES)
+    wrong["∇_{f_t} q"] = hand.Formula("cell state update", "q", "f_t", "c_t", lambda u, s, P, k: u * s.c)
+    report = compare(steps=1, lines=wrong)  # one step, so the error cannot spread through h_{t-1}
+    failing = {row.name for row in report.failing()}
+    assert "cell state update: ∇_{f_t} q = c_t" in failing
+    assert {row.name for row in report.failing() if row.table == "gradients"} == {"W_xf", "W_hf", "b_f", "xs", "h0"}
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
+        compare(steps=0)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64, got int64"):
+        compare(dtype=np.int64)
+
+
+def test_compare_command_prints_the_tables_and_exits_zero(capsys):
+    assert main(["compare", "--steps", "3", "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert "Local partials of the derivation" in out and "0 failed" in out
+
+
+def test_compare_command_json(capsys):
+    assert main(["compare", "--json", "--hidden-size", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["settings"]["hidden_size"] == 2
+    assert {row["name"] for row in report["rows"]} >= {"W_xi", "xs", "∇h_t"}
+
+
+def test_compare_command_reports_bad_sizes_without_a_traceback(capsys):
+    assert main(["compare", "--batch", "0"]) == 2
+    assert "compare: error: compare: batch must be a positive integer, got 0" in capsys.readouterr().err
