@@ -8,6 +8,7 @@ undone once, in ``tensor.unbroadcast``, not here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,10 +126,9 @@ def _log_softmax(x: Array, axis: int) -> Array:
 # The table. One row a primitive: name, symbol, forward, then one Partial per operand.
 # ---------------------------------------------------------------------------------------------------------
 
-add = Primitive("add", "+", np.add, (
-    Partial("1", lambda g, ans, a, b: g),
-    Partial("1", lambda g, ans, a, b: g),
-))
+add = Primitive("add", "+", lambda *xs: functools.reduce(np.add, xs), (  # p = q + v + b_k is one node
+    Partial("1", lambda g, ans, *xs, argnum: g),
+), variadic=True)
 sub = Primitive("sub", "−", np.subtract, (
     Partial("1", lambda g, ans, a, b: g),
     Partial("−1", lambda g, ans, a, b: -g),

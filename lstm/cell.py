@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, sigmoid, tanh, transpose
+from autograd import Tensor, add, sigmoid, tanh, transpose
 from lstm.names import GATES
 from lstm.parameters import LSTMParameters
 
@@ -37,7 +37,7 @@ def step(weights: dict[str, Tensor], x: Tensor, h: Tensor, c: Tensor, scope: str
         where = f"{scope}{section}/"
         q = project(weights[f"W_x{k}"], x).named(where + "q")
         v = project(weights[f"W_h{k}"], h).named(where + "v")
-        p = ((q + v).named(where + "q+v") + weights[f"b_{k}"]).named(where + "p")
+        p = add(q, v, weights[f"b_{k}"]).named(where + "p")
         gate[k] = ACTIVATIONS[k](p).named(where + symbol)
 
     where = f"{scope}cell state update/"

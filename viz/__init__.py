@@ -1,0 +1,7 @@
+"""Pictures of the computational graph: values, gradients and the local partials on every edge."""
+
+from viz.gates import SECTIONS, render_gate
+from viz.graph import Graph, draw
+from viz.render import RenderError, to_svg, write
+
+__all__ = ["SECTIONS", "Graph", "RenderError", "draw", "render_gate", "to_svg", "write"]

@@ -1,0 +1,47 @@
+"""Small worked examples: a cell run forward and backward, drawn one section at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm import LSTM
+from viz.graph import Graph, draw
+
+# --gate names → the derivation's sections (None: the whole cell)
+SECTIONS = {
+    "input": "input gate",
+    "forget": "forget gate",
+    "output": "output gate",
+    "gate": "gate gate",
+    "cell": "cell state update",
+    "hidden": "hidden state update",
+    "all": None,
+}
+
+
+def render_gate(
+    name: str,
+    *,
+    input_size: int = 2,
+    hidden_size: int = 2,
+    batch: int | None = None,
+    steps: int = 1,
+    seed: int = 0,
+    highlight: tuple[str, ...] = (),
+) -> Graph:
+    """A seeded LSTM on a random sequence, loss Σ_t h_t·R_t, backward, and the graph of one section."""
+    if name not in SECTIONS:
+        raise ValueError(f"render_gate: gate must be one of {', '.join(SECTIONS)}, got {name!r}")
+    model = LSTM(input_size, hidden_size, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    batch_shape = () if batch is None else (batch,)
+    xs = rng.standard_normal((steps, *batch_shape, input_size))
+    # a state from earlier steps, so that no gradient in the picture is zero merely because h_0 = 0
+    state = tuple(rng.uniform(-0.5, 0.5, (*batch_shape, hidden_size)) for _ in "hc")
+    hs, (h_T, c_T) = model(xs, state)
+    (hs * rng.standard_normal(hs.shape)).sum().backward(retain_grads=True, retain_graph=True)
+    section = SECTIONS[name]
+    roots = [h_T, c_T] if steps == 1 else [hs]
+    title = f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") + \
+        (f" T={steps}" if steps > 1 else "") + "; loss Σ_t h_t·R_t"
+    return draw(*roots, sections=None if section is None else [section], highlight=highlight, title=title)

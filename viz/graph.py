@@ -1,0 +1,232 @@
+"""Engine tensors to a Graphviz Digraph: a node per tensor, an edge per operand, the partial on every edge.
+
+Each edge is labeled with the local partial that the primitive declares in `autograd.ops`, the same
+declaration the reverse pass runs, so the picture cannot drift from the math.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import graphviz
+import numpy as np
+
+from autograd import Tensor
+from lstm.names import GATES
+from viz.labels import array_text, partial_label, rich, tooltip
+
+# Node kinds: header colour and what the legend calls them.
+KINDS = {
+    "parameter": ("#c6dbef", "parameter (W, b)"),
+    "input": ("#e0e0e0", "input x_t or constant"),
+    "state": ("#c7e9c0", "state h, c"),
+    "intermediate": ("#ffffff", "intermediate"),
+}
+# ‖∇‖ by decade, light to strong: the fill of a node's gradient row and the width of its outgoing edges.
+GRADIENT_SCALE = ((1e1, "#d7301f"), (1e0, "#ef6548"), (1e-1, "#fc8d59"), (1e-2, "#fdbb84"), (1e-3, "#fdd49e"),
+                  (1e-4, "#fee8c8"), (0.0, "#fff7ec"))
+SECTION_ORDER = [section for _, section, _ in GATES] + ["cell state update", "hidden state update"]
+_STEP = re.compile(r"^t(\d+)$")
+STATES = {"h_t", "c_t", "h_{t-1}", "c_{t-1}"}
+
+
+class Graph(graphviz.Digraph):
+    """A Digraph that shows itself as SVG in a notebook through the bundled renderer (no system `dot`)."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        from viz.render import to_svg
+
+        return {"image/svg+xml": to_svg(self)}
+
+
+@dataclass
+class Node:
+    tensor: Tensor
+    id: str
+    step: int | None
+    section: str | None
+    symbol: str
+
+    def __post_init__(self) -> None:
+        t = self.tensor
+        if self.symbol in STATES:
+            self.kind = "state"
+        elif t.op is None:
+            self.kind = "parameter" if t.requires_grad and self.step is None and t.name else "input"
+        else:
+            self.kind = "intermediate"
+
+
+def parse_name(t: Tensor) -> tuple[int | None, str | None, str]:
+    """'t3/input gate/p' → (3, 'input gate', 'p'); an unnamed tensor is called by its primitive."""
+    if not t.name:
+        return None, None, t.op.symbol if t.op else "const"
+    parts = t.name.split("/")
+    step = None
+    if len(parts) > 1 and (m := _STEP.match(parts[0])):
+        step, parts = int(m.group(1)), parts[1:]
+    section = "/".join(parts[:-1]) or None
+    return step, section, parts[-1]
+
+
+def collect(roots: Iterable[Tensor]) -> list[Tensor]:
+    """Every tensor the roots were computed from, inputs first (iterative: any depth)."""
+    order, seen, stack = [], set(), [(r, False) for r in roots]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        stack.extend((p, False) for p in reversed(t.parents or ()) if id(p) not in seen)
+    return order
+
+
+def gradient_colour(grad: np.ndarray | None) -> str | None:
+    if grad is None:
+        return None
+    norm = float(np.linalg.norm(grad))
+    return next(colour for bound, colour in GRADIENT_SCALE if norm >= bound)
+
+
+def draw(
+    *roots: Tensor,
+    sections: Iterable[str] | None = None,
+    highlight: Iterable[str] = (),
+    max_elements: int = 8,
+    title: str | None = None,
+) -> Graph:
+    """The graph that computed `roots`, after a backward with `retain_grads=True` if gradients should show.
+
+    `sections` keeps only the tensors of those sections of the derivation (and the tensors they read);
+    `highlight` names tensors (full names) to outline in red, e.g. where a hand gradient disagrees.
+    """
+    tensors = collect(roots)
+    nodes = {id(t): Node(t, f"n{i}", *parse_name(t)) for i, t in enumerate(tensors)}
+    keep = set(nodes)
+    if sections is not None:
+        wanted = set(sections)
+        inside = {key for key, n in nodes.items() if n.section in wanted}
+        keep = inside | {id(p) for key in inside for p in (nodes[key].tensor.parents or ())}
+    highlight = set(highlight)
+    _adopt_sectionless(tensors, nodes, keep)
+
+    graph = Graph(graph_attr={"rankdir": "LR", "fontname": "DejaVu Sans", "nodesep": "0.3", "ranksep": "0.9",
+                              "newrank": "true", "labelloc": "t", "fontsize": "16"},
+                  node_attr={"shape": "plaintext", "fontname": "DejaVu Sans", "fontsize": "10"},
+                  edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555", "arrowsize": "0.7"})
+    if title:
+        graph.attr(label=f"<{rich(title)}>")
+
+    clusters: dict[tuple[int | None, str | None], list[Node]] = {}
+    for key in keep:
+        n = nodes[key]
+        clusters.setdefault((n.step, n.section), []).append(n)
+    steps = sorted({s for s, _ in clusters if s is not None})
+    for step in [None, *steps]:
+        outer = graph if step is None else graphviz.Digraph(name=f"cluster_t{step}")
+        if step is not None:
+            outer.attr(label=f"t = {step}", style="rounded", color="#999999", fontsize="14")
+        for (s, section), members in sorted(clusters.items(), key=lambda kv: _section_order(kv[0][1])):
+            if s != step:
+                continue
+            inner = outer if section is None else graphviz.Digraph(name=f"cluster_t{step}_{section}")
+            if section is not None:
+                inner.attr(label=section, style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb",
+                           fontsize="12")
+            for n in sorted(members, key=lambda n: n.id):
+                inner.node(n.id, f"<{_node_label(n, max_elements, n.tensor.name in highlight)}>",
+                           tooltip=_node_tooltip(n))
+            if inner is not outer:
+                outer.subgraph(inner)
+        if outer is not graph:
+            graph.subgraph(outer)
+
+    for key in keep:
+        child = nodes[key]
+        t = child.tensor
+        if not t.op or not t.parents:
+            continue
+        names = [nodes[id(p)].symbol for p in t.parents]
+        for k, parent in enumerate(t.parents):
+            if id(parent) not in keep:
+                continue
+            formula = t.op.formula(k, names).replace("ᵀᵀ", "")  # (Wᵀ)ᵀ = W
+            graph.edge(nodes[id(parent)].id, child.id, label=f"<{partial_label(names[k], child.symbol, formula)}>",
+                       penwidth=_edge_width(t.grad), tooltip=f"{t.op.name}: ∂{child.symbol}/∂{names[k]}")
+    with graph.subgraph(name="legend_rank") as corner:
+        corner.attr(rank="sink")
+        corner.node("legend", f"<{_legend()}>")
+    return graph
+
+
+def _section_order(section: str | None) -> int:
+    return SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
+
+
+def _adopt_sectionless(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int]) -> None:
+    """A parameter read by one section of one step is drawn inside that section, beside what it feeds."""
+    consumers: dict[int, set[tuple[int | None, str | None]]] = {}
+    for t in tensors:
+        for p in t.parents or ():
+            consumers.setdefault(id(p), set())
+    for t in reversed(tensors):  # consumers before what they consume, so W_xiᵀ is placed before W_xi
+        n = nodes[id(t)]
+        if n.step is None and n.section is None and id(t) in keep:
+            places = consumers.get(id(t), set())
+            if len(places) == 1:
+                n.step, n.section = next(iter(places))
+        for p in t.parents or ():
+            if id(t) in keep:
+                consumers[id(p)].add((n.step, n.section))
+
+
+def _node_label(n: Node, limit: int, highlighted: bool) -> str:
+    t = n.tensor
+    header_colour = KINDS[n.kind][0]
+    border = ' COLOR="#d62728"' if highlighted else ""
+    made = f"  <FONT POINT-SIZE='9' COLOR='#555555'>{rich(t.op.name)}</FONT>" if t.op else ""
+    width = 'BORDER="3"' if highlighted else 'BORDER="1"'
+    rows = [f'<TR><TD BGCOLOR="{header_colour}"><B>{rich(n.symbol)}</B>{made}</TD></TR>',
+            f'<TR><TD><FONT POINT-SIZE="9">shape {t.shape}</FONT></TD></TR>']
+    rows += [f'<TR><TD ALIGN="LEFT"><FONT FACE="DejaVu Sans Mono" POINT-SIZE="9">{rich_value}</FONT></TD></TR>'
+             for rich_value in ["<BR ALIGN='LEFT'/>".join(rich(line) for line in array_text(t.data, limit))]]
+    if t.grad is not None:
+        grad = "<BR ALIGN='LEFT'/>".join(rich(line) for line in array_text(t.grad, limit))
+        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(t.grad)}"><FONT FACE="DejaVu Sans Mono" '
+                    f'POINT-SIZE="9">∇ {grad}</FONT></TD></TR>')
+    return f'<TABLE {width}{border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(rows)}</TABLE>'
+
+
+def _node_tooltip(n: Node) -> str:
+    t = n.tensor
+    text = f"{t.name or n.symbol}  shape {t.shape}\nvalue:\n{tooltip(t.data)}"
+    if t.grad is not None:
+        text += f"\ngrad:\n{tooltip(t.grad)}"
+    return text
+
+
+def _edge_width(grad: np.ndarray | None) -> str:
+    if grad is None:
+        return "1"
+    norm = float(np.linalg.norm(grad))
+    return f"{1 + 0.6 * np.clip(np.log10(norm + 1e-30) + 4, 0, 6):.2f}"
+
+
+def _legend() -> str:
+    kinds = "".join(f'<TD BGCOLOR="{colour}" BORDER="1">{rich(text)}</TD>' for colour, text in KINDS.values())
+    bounds = [b for b, _ in GRADIENT_SCALE]
+    scale = "".join(
+        f'<TD BGCOLOR="{colour}" BORDER="1">{"≥ " + f"{bound:g}" if bound else "&lt; " + f"{bounds[-2]:g}"}</TD>'
+        for bound, colour in GRADIENT_SCALE
+    )
+    return ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3">'
+            f'<TR><TD ALIGN="RIGHT"><B>node</B></TD>{kinds}</TR>'
+            f'<TR><TD ALIGN="RIGHT"><B>‖∇‖</B> (fill, edge width)</TD>{scale}</TR>'
+            '<TR><TD ALIGN="RIGHT"><B>edge</B></TD><TD COLSPAN="7" ALIGN="LEFT">'
+            '∇<SUB>operand</SUB> result = the primitive\'s declared local partial</TD></TR></TABLE>')
