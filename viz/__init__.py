@@ -3,5 +3,6 @@
 from viz.gates import SECTIONS, render_gate
 from viz.graph import Graph, draw
 from viz.render import RenderError, to_svg, write
+from viz.timeline import draw_timeline
 
-__all__ = ["SECTIONS", "Graph", "RenderError", "draw", "render_gate", "to_svg", "write"]
+__all__ = ["SECTIONS", "Graph", "RenderError", "draw", "draw_timeline", "render_gate", "to_svg", "write"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd import Tensor
 from lstm import LSTM
 from viz.graph import Graph, draw
+from viz.timeline import draw_timeline
 
 # --gate names → the derivation's sections (None: the whole cell)
 SECTIONS = {
@@ -28,8 +30,12 @@ def render_gate(
     steps: int = 1,
     seed: int = 0,
     highlight: tuple[str, ...] = (),
+    collapse: bool | None = None,
 ) -> Graph:
-    """A seeded LSTM on a random sequence, loss Σ_t h_t·R_t, backward, and the graph of one section."""
+    """A seeded LSTM on a random sequence, loss Σ_t h_t·R_t, backward, and the graph of one section.
+
+    With `collapse` (by default when steps > 3) the sequence is drawn one node per step instead.
+    """
     if name not in SECTIONS:
         raise ValueError(f"render_gate: gate must be one of {', '.join(SECTIONS)}, got {name!r}")
     model = LSTM(input_size, hidden_size, seed=seed)
@@ -37,11 +43,13 @@ def render_gate(
     batch_shape = () if batch is None else (batch,)
     xs = rng.standard_normal((steps, *batch_shape, input_size))
     # a state from earlier steps, so that no gradient in the picture is zero merely because h_0 = 0
-    state = tuple(rng.uniform(-0.5, 0.5, (*batch_shape, hidden_size)) for _ in "hc")
+    state = tuple(Tensor(rng.uniform(-0.5, 0.5, (*batch_shape, hidden_size)), requires_grad=True) for _ in "hc")
     hs, (h_T, c_T) = model(xs, state)
     (hs * rng.standard_normal(hs.shape)).sum().backward(retain_grads=True, retain_graph=True)
     section = SECTIONS[name]
     roots = [h_T, c_T] if steps == 1 else [hs]
     title = f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") + \
         (f" T={steps}" if steps > 1 else "") + "; loss Σ_t h_t·R_t"
+    if collapse or (collapse is None and steps > 3):
+        return draw_timeline(hs, title=title)
     return draw(*roots, sections=None if section is None else [section], highlight=highlight, title=title)

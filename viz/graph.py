@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import graphviz
 import numpy as np
@@ -24,12 +24,13 @@ KINDS = {
     "state": ("#c7e9c0", "state h, c"),
     "intermediate": ("#ffffff", "intermediate"),
 }
-# ‖∇‖ by decade, light to strong: the fill of a node's gradient row and the width of its outgoing edges.
+# ‖∇‖ by decade, strong to light: the fill of a node's gradient row and the width of its outgoing edges.
 GRADIENT_SCALE = ((1e1, "#d7301f"), (1e0, "#ef6548"), (1e-1, "#fc8d59"), (1e-2, "#fdbb84"), (1e-3, "#fdd49e"),
                   (1e-4, "#fee8c8"), (0.0, "#fff7ec"))
 SECTION_ORDER = [section for _, section, _ in GATES] + ["cell state update", "hidden state update"]
-_STEP = re.compile(r"^t(\d+)$")
 STATES = {"h_t", "c_t", "h_{t-1}", "c_{t-1}"}
+_STEP = re.compile(r"^t(\d+)$")
+Place = tuple[int | None, str | None]  # (step, section) of the derivation; None where a tensor has none
 
 
 class Graph(graphviz.Digraph):
@@ -44,10 +45,11 @@ class Graph(graphviz.Digraph):
 @dataclass
 class Node:
     tensor: Tensor
-    id: str
+    index: int
     step: int | None
     section: str | None
     symbol: str
+    places: list[Place] = field(default_factory=list)  # where it is drawn: one copy per place
 
     def __post_init__(self) -> None:
         t = self.tensor
@@ -57,6 +59,9 @@ class Node:
             self.kind = "parameter" if t.requires_grad and self.step is None and t.name else "input"
         else:
             self.kind = "intermediate"
+
+    def id(self, place: Place) -> str:
+        return f"n{self.index}" if len(self.places) == 1 else f"n{self.index}_{self.places.index(place)}"
 
 
 def parse_name(t: Tensor) -> tuple[int | None, str | None, str]:
@@ -72,7 +77,7 @@ def parse_name(t: Tensor) -> tuple[int | None, str | None, str]:
 
 
 def collect(roots: Iterable[Tensor]) -> list[Tensor]:
-    """Every tensor the roots were computed from, inputs first (iterative: any depth)."""
+    """Every tensor the roots were computed from, each after its operands (iterative: any depth)."""
     order, seen, stack = [], set(), [(r, False) for r in roots]
     while stack:
         t, expanded = stack.pop()
@@ -94,6 +99,16 @@ def gradient_colour(grad: np.ndarray | None) -> str | None:
     return next(colour for bound, colour in GRADIENT_SCALE if norm >= bound)
 
 
+def new_graph(title: str | None, rankdir: str = "LR") -> Graph:
+    graph = Graph(graph_attr={"rankdir": rankdir, "fontname": "DejaVu Sans", "nodesep": "0.3", "ranksep": "0.9",
+                              "newrank": "true", "labelloc": "t", "fontsize": "16"},
+                  node_attr={"shape": "plaintext", "fontname": "DejaVu Sans", "fontsize": "10"},
+                  edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555", "arrowsize": "0.7"})
+    if title:
+        graph.attr(label=f"<{rich(title)}>")
+    return graph
+
+
 def draw(
     *roots: Tensor,
     sections: Iterable[str] | None = None,
@@ -103,32 +118,26 @@ def draw(
 ) -> Graph:
     """The graph that computed `roots`, after a backward with `retain_grads=True` if gradients should show.
 
-    `sections` keeps only the tensors of those sections of the derivation (and the tensors they read);
-    `highlight` names tensors (full names) to outline in red, e.g. where a hand gradient disagrees.
+    Clusters: one per time step, and inside it one per section of the derivation. `sections` keeps only the
+    tensors of those sections (and the tensors they read); `highlight` names tensors (full names) to outline
+    in red, e.g. where a hand-derived gradient disagrees with the engine.
     """
     tensors = collect(roots)
-    nodes = {id(t): Node(t, f"n{i}", *parse_name(t)) for i, t in enumerate(tensors)}
+    nodes = {id(t): Node(t, i, *parse_name(t)) for i, t in enumerate(tensors)}
     keep = set(nodes)
     if sections is not None:
         wanted = set(sections)
         inside = {key for key, n in nodes.items() if n.section in wanted}
         keep = inside | {id(p) for key in inside for p in (nodes[key].tensor.parents or ())}
+    _place(tensors, nodes, keep)
     highlight = set(highlight)
-    _adopt_sectionless(tensors, nodes, keep)
 
-    graph = Graph(graph_attr={"rankdir": "LR", "fontname": "DejaVu Sans", "nodesep": "0.3", "ranksep": "0.9",
-                              "newrank": "true", "labelloc": "t", "fontsize": "16"},
-                  node_attr={"shape": "plaintext", "fontname": "DejaVu Sans", "fontsize": "10"},
-                  edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555", "arrowsize": "0.7"})
-    if title:
-        graph.attr(label=f"<{rich(title)}>")
-
-    clusters: dict[tuple[int | None, str | None], list[Node]] = {}
+    graph = new_graph(title)
+    clusters: dict[Place, list[tuple[Node, Place]]] = {}
     for key in keep:
-        n = nodes[key]
-        clusters.setdefault((n.step, n.section), []).append(n)
-    steps = sorted({s for s, _ in clusters if s is not None})
-    for step in [None, *steps]:
+        for place in nodes[key].places:
+            clusters.setdefault(place, []).append((nodes[key], place))
+    for step in [None, *sorted({s for s, _ in clusters if s is not None})]:
         outer = graph if step is None else graphviz.Digraph(name=f"cluster_t{step}")
         if step is not None:
             outer.attr(label=f"t = {step}", style="rounded", color="#999999", fontsize="14")
@@ -139,8 +148,8 @@ def draw(
             if section is not None:
                 inner.attr(label=section, style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb",
                            fontsize="12")
-            for n in sorted(members, key=lambda n: n.id):
-                inner.node(n.id, f"<{_node_label(n, max_elements, n.tensor.name in highlight)}>",
+            for n, place in sorted(members, key=lambda m: m[0].index):
+                inner.node(n.id(place), f"<{_node_label(n, max_elements, n.tensor.name in highlight)}>",
                            tooltip=_node_tooltip(n))
             if inner is not outer:
                 outer.subgraph(inner)
@@ -153,15 +162,17 @@ def draw(
         if not t.op or not t.parents:
             continue
         names = [nodes[id(p)].symbol for p in t.parents]
-        for k, parent in enumerate(t.parents):
-            if id(parent) not in keep:
-                continue
-            formula = t.op.formula(k, names).replace("ᵀᵀ", "")  # (Wᵀ)ᵀ = W
-            graph.edge(nodes[id(parent)].id, child.id, label=f"<{partial_label(names[k], child.symbol, formula)}>",
-                       penwidth=_edge_width(t.grad), tooltip=f"{t.op.name}: ∂{child.symbol}/∂{names[k]}")
-    with graph.subgraph(name="legend_rank") as corner:
-        corner.attr(rank="sink")
-        corner.node("legend", f"<{_legend()}>")
+        for place in child.places:
+            for k, p in enumerate(t.parents):
+                if id(p) not in keep:
+                    continue
+                parent = nodes[id(p)]
+                source = place if place in parent.places else parent.places[0]
+                formula = t.op.formula(k, names).replace("ᵀᵀ", "")  # (Wᵀ)ᵀ = W
+                graph.edge(parent.id(source), child.id(place),
+                           label=f"<{partial_label(names[k], child.symbol, formula)}>",
+                           penwidth=edge_width(t.grad), tooltip=f"{t.op.name}: ∂{child.symbol}/∂{names[k]}")
+    graph.node("legend", f"<{legend()}>")
     return graph
 
 
@@ -169,38 +180,41 @@ def _section_order(section: str | None) -> int:
     return SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
 
 
-def _adopt_sectionless(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int]) -> None:
-    """A parameter read by one section of one step is drawn inside that section, beside what it feeds."""
-    consumers: dict[int, set[tuple[int | None, str | None]]] = {}
-    for t in tensors:
-        for p in t.parents or ():
-            consumers.setdefault(id(p), set())
-    for t in reversed(tensors):  # consumers before what they consume, so W_xiᵀ is placed before W_xi
+def _place(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int]) -> None:
+    """Where each node is drawn. A parameter goes beside what reads it: inside the one section that reads it,
+    or, when several steps or sections read it, one copy in each, so no edge crosses the whole picture."""
+    readers: dict[int, list[Place]] = {}
+    for t in reversed(tensors):  # readers before what they read, so W_xiᵀ is placed before W_xi
         n = nodes[id(t)]
-        if n.step is None and n.section is None and id(t) in keep:
-            places = consumers.get(id(t), set())
-            if len(places) == 1:
-                n.step, n.section = next(iter(places))
+        if id(t) not in keep:
+            continue
+        n.places = [(n.step, n.section)]
+        if n.step is None and n.section is None and readers.get(id(t)):
+            n.places = list(dict.fromkeys(readers[id(t)]))
         for p in t.parents or ():
-            if id(t) in keep:
-                consumers[id(p)].add((n.step, n.section))
+            readers.setdefault(id(p), []).extend(n.places)
 
 
 def _node_label(n: Node, limit: int, highlighted: bool) -> str:
     t = n.tensor
-    header_colour = KINDS[n.kind][0]
-    border = ' COLOR="#d62728"' if highlighted else ""
-    made = f"  <FONT POINT-SIZE='9' COLOR='#555555'>{rich(t.op.name)}</FONT>" if t.op else ""
-    width = 'BORDER="3"' if highlighted else 'BORDER="1"'
-    rows = [f'<TR><TD BGCOLOR="{header_colour}"><B>{rich(n.symbol)}</B>{made}</TD></TR>',
-            f'<TR><TD><FONT POINT-SIZE="9">shape {t.shape}</FONT></TD></TR>']
-    rows += [f'<TR><TD ALIGN="LEFT"><FONT FACE="DejaVu Sans Mono" POINT-SIZE="9">{rich_value}</FONT></TD></TR>'
-             for rich_value in ["<BR ALIGN='LEFT'/>".join(rich(line) for line in array_text(t.data, limit))]]
+    header = f"<B>{rich(n.symbol)}</B>"
+    if t.op:
+        header += f"  <FONT POINT-SIZE='9' COLOR='#555555'>{rich(t.op.name)}</FONT>"
+    if len(n.places) > 1:
+        header += "  <FONT POINT-SIZE='8' COLOR='#555555'>shared: ∇ sums all uses</FONT>"
+    border = 'BORDER="3" COLOR="#d62728"' if highlighted else 'BORDER="1"'
+    mono = '<FONT FACE="DejaVu Sans Mono" POINT-SIZE="9">'
+    rows = [f'<TR><TD BGCOLOR="{KINDS[n.kind][0]}">{header}</TD></TR>',
+            f'<TR><TD><FONT POINT-SIZE="9">shape {t.shape}</FONT></TD></TR>',
+            f'<TR><TD ALIGN="LEFT">{mono}{_lines(array_text(t.data, limit))}</FONT></TD></TR>']
     if t.grad is not None:
-        grad = "<BR ALIGN='LEFT'/>".join(rich(line) for line in array_text(t.grad, limit))
-        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(t.grad)}"><FONT FACE="DejaVu Sans Mono" '
-                    f'POINT-SIZE="9">∇ {grad}</FONT></TD></TR>')
-    return f'<TABLE {width}{border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(rows)}</TABLE>'
+        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(t.grad)}">{mono}∇ '
+                    f'{_lines(array_text(t.grad, limit))}</FONT></TD></TR>')
+    return f'<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(rows)}</TABLE>'
+
+
+def _lines(lines: list[str]) -> str:
+    return "<BR ALIGN='LEFT'/>".join(rich(line) for line in lines)
 
 
 def _node_tooltip(n: Node) -> str:
@@ -211,22 +225,22 @@ def _node_tooltip(n: Node) -> str:
     return text
 
 
-def _edge_width(grad: np.ndarray | None) -> str:
+def edge_width(grad: np.ndarray | None) -> str:
     if grad is None:
         return "1"
     norm = float(np.linalg.norm(grad))
     return f"{1 + 0.6 * np.clip(np.log10(norm + 1e-30) + 4, 0, 6):.2f}"
 
 
-def _legend() -> str:
+def legend() -> str:
     kinds = "".join(f'<TD BGCOLOR="{colour}" BORDER="1">{rich(text)}</TD>' for colour, text in KINDS.values())
-    bounds = [b for b, _ in GRADIENT_SCALE]
+    lowest = GRADIENT_SCALE[-2][0]
     scale = "".join(
-        f'<TD BGCOLOR="{colour}" BORDER="1">{"≥ " + f"{bound:g}" if bound else "&lt; " + f"{bounds[-2]:g}"}</TD>'
+        f'<TD BGCOLOR="{colour}" BORDER="1">{f"≥ {bound:g}" if bound else f"&lt; {lowest:g}"}</TD>'
         for bound, colour in GRADIENT_SCALE
     )
     return ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3">'
             f'<TR><TD ALIGN="RIGHT"><B>node</B></TD>{kinds}</TR>'
             f'<TR><TD ALIGN="RIGHT"><B>‖∇‖</B> (fill, edge width)</TD>{scale}</TR>'
             '<TR><TD ALIGN="RIGHT"><B>edge</B></TD><TD COLSPAN="7" ALIGN="LEFT">'
-            '∇<SUB>operand</SUB> result = the primitive\'s declared local partial</TD></TR></TABLE>')
+            "∇<SUB>operand</SUB> result = the primitive's declared local partial</TD></TR></TABLE>")
