@@ -135,8 +135,9 @@ class Tensor:
         """Reverse pass from this tensor.
 
         Leaves that require grad accumulate into `.grad`. With `retain_grads` every intermediate keeps its
-        gradient too (the renderer and the comparison read them). Unless `retain_graph`, the graph is
-        released as it is walked, so the saved activations are freed.
+        gradient too, and the graph is kept, since whoever asks for them means to look (the renderer, the
+        comparison). Otherwise, unless `retain_graph`, the graph is released as it is walked, so the saved
+        activations are freed.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -175,7 +176,7 @@ class Tensor:
                 pg = node.op.vjp(k, g, node.data, operands, node.params)
                 pg = unbroadcast(pg, parent.data.shape)
                 parent._pending = pg if parent._pending is None else parent._pending + pg
-            if not retain_graph:
+            if not (retain_graph or retain_grads):
                 node.parents = None
 
     def _reverse_topological_order(self) -> list[Tensor]:

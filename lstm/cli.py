@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 
-def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None) -> None:
-    parser.add_argument("--input-size", type=int, default=3, metavar="X")
-    parser.add_argument("--hidden-size", type=int, default=4, metavar="H")
+def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None, size: tuple[int, int]) -> None:
+    parser.add_argument("--input-size", type=int, default=size[0], metavar="X")
+    parser.add_argument("--hidden-size", type=int, default=size[1], metavar="H")
     parser.add_argument("--batch", type=int, default=batch, metavar="B")
     parser.add_argument("--steps", type=int, default=steps, metavar="T")
     parser.add_argument("--seed", type=int, default=0)
@@ -23,11 +23,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    import viz
+
+    options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, steps=args.steps,
+                   seed=args.seed, collapse=args.collapse)
+    if args.gate == "all":
+        paths = viz.render_all(args.output, args.format, **options)
+    else:
+        paths = [viz.write(viz.render_gate(args.gate, **options), args.output, args.format)]
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import viz
     from lstm.compare import compare
 
     report = compare()
     print(report.format())
+    print()
+    for path in viz.render_all(args.output):
+        print(f"wrote {path}")
     return 0 if report.passed else 1
 
 
@@ -42,10 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     compare = commands.add_parser("compare", help="hand-derived BPTT vs the engine vs finite differences")
-    _sizes(compare, steps=5, batch=2)
+    _sizes(compare, steps=5, batch=2, size=(3, 4))
     compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     compare.add_argument("--json", action="store_true", help="print the report as JSON")
     compare.set_defaults(run=cmd_compare)
+
+    render = commands.add_parser("render", help="draw a section's computational graph with values and gradients")
+    render.add_argument("--gate", required=True, choices=["input", "forget", "output", "gate", "cell", "hidden", "all"],
+                        help="a section of the derivation; all: every section and the whole cell into a folder")
+    _sizes(render, steps=1, batch=None, size=(2, 2))
+    render.add_argument("--format", choices=["svg", "dot", "png"], default="svg")
+    render.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
+                        help="one node per time step (default: when --steps > 3)")
+    render.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
+    render.set_defaults(run=cmd_render)
     return parser
 
 
@@ -53,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         print(f"lstm-autograd {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from autograd import Tensor
 from lstm import LSTM
 from viz.graph import Graph, draw
+from viz.render import write
 from viz.timeline import draw_timeline
 
 # --gate names → the derivation's sections (None: the whole cell)
@@ -38,6 +42,9 @@ def render_gate(
     """
     if name not in SECTIONS:
         raise ValueError(f"render_gate: gate must be one of {', '.join(SECTIONS)}, got {name!r}")
+    for label, size in (("steps", steps), ("batch", 1 if batch is None else batch)):
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"render_gate: {label} must be a positive integer, got {size!r}")
     model = LSTM(input_size, hidden_size, seed=seed)
     rng = np.random.default_rng(seed + 1)
     batch_shape = () if batch is None else (batch,)
@@ -53,3 +60,12 @@ def render_gate(
     if collapse or (collapse is None and steps > 3):
         return draw_timeline(hs, title=title)
     return draw(*roots, sections=None if section is None else [section], highlight=highlight, title=title)
+
+
+def render_all(folder: str | os.PathLike, fmt: str = "svg", **options) -> list[Path]:
+    """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"render: with --gate all, -o must be a folder; {folder} is a file")
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write(render_gate(name, **options), folder / f"{name}.{fmt}", fmt) for name in SECTIONS]

@@ -144,7 +144,8 @@ def draw(
         for (s, section), members in sorted(clusters.items(), key=lambda kv: _section_order(kv[0][1])):
             if s != step:
                 continue
-            inner = outer if section is None else graphviz.Digraph(name=f"cluster_t{step}_{section}")
+            where = "" if step is None else step
+            inner = outer if section is None else graphviz.Digraph(name=f"cluster_t{where}_{section}")
             if section is not None:
                 inner.attr(label=section, style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb",
                            fontsize="12")

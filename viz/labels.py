@@ -30,6 +30,8 @@ def partial_label(parent: str, child: str, formula: str) -> str:
 
 def array_text(a: np.ndarray, limit: int) -> list[str]:
     """Every element when there are at most `limit` (one line per row), else norm, min and max."""
+    if a.size == 0:
+        return ["(empty)"]
     if a.size > limit:
         return [f"‖·‖ {np.linalg.norm(a):.3g}   min {a.min():.3g}   max {a.max():.3g}"]
     if a.ndim <= 1:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import graphviz
@@ -26,7 +29,12 @@ def layout(graph: graphviz.Digraph, fmt: str) -> bytes:
     except ImportError:
         pygraphviz = None
     if pygraphviz is not None:
-        return pygraphviz.AGraph(string=graph.source).draw(format=fmt, prog="dot")
+        with _graphviz_messages() as messages:
+            picture = pygraphviz.AGraph(string=graph.source).draw(format=fmt, prog="dot")
+        errors = [line for line in messages if line.startswith(("Error", "Warning"))]
+        if errors:
+            raise RenderError("render: Graphviz rejected the graph: " + " ".join(errors))
+        return picture
     dot = shutil.which("dot")
     if dot:
         return subprocess.run([dot, f"-T{fmt}"], input=graph.source.encode(), capture_output=True, check=True).stdout
@@ -34,6 +42,31 @@ def layout(graph: graphviz.Digraph, fmt: str) -> bytes:
         "render: no Graphviz layout engine found; `pip install pygraphviz` (its wheels bundle Graphviz) or "
         "install Graphviz's `dot`, or ask for --format dot"
     )
+
+
+@contextmanager
+def _graphviz_messages() -> Iterator[list[str]]:
+    """Collect what the bundled C libraries print on file descriptor 2 (Python's own stderr cannot see it).
+
+    The bundled fontconfig warns about newer system configuration files on every run; that line is dropped,
+    Graphviz's own errors are returned to the caller, anything else is passed through.
+    """
+    messages: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield messages
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode(errors="replace").splitlines():
+                if line.startswith(("Error", "Warning", "...", "in label")):
+                    messages.append(line.strip())
+                elif line and not line.startswith("Fontconfig warning"):
+                    print(line, file=sys.stderr)
 
 
 def to_svg(graph: graphviz.Digraph) -> str:

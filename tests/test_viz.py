@@ -1,0 +1,163 @@
+"""The renderer: what each picture contains, that it renders without a system Graphviz, and escaping."""
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import viz
+from autograd import Tensor, sigmoid
+from lstm.cli import main
+
+EXPECTED = {  # section → derivation symbols drawn inside it, and edge labels it must carry
+    "input": ({"q", "v", "p", "i<SUB>t</SUB>"}, ["∇<SUB>p</SUB> i<SUB>t</SUB> = (1−σ(p))σ(p)",
+                                               "∇<SUB>q</SUB> p = 1", "∇<SUB>v</SUB> p = 1",
+                                               "∇<SUB>b<SUB>i</SUB></SUB> p = 1",
+                                               "∇<SUB>W<SUB>xi</SUB></SUB> q = x<SUB>t</SUB>ᵀ",
+                                               "∇<SUB>x<SUB>t</SUB></SUB> q = W<SUB>xi</SUB>ᵀ",
+                                               "∇<SUB>W<SUB>hi</SUB></SUB> v = h<SUB>t−1</SUB>ᵀ",
+                                               "∇<SUB>h<SUB>t−1</SUB></SUB> v = W<SUB>hi</SUB>ᵀ"]),
+    "forget": ({"q", "v", "p", "f<SUB>t</SUB>"}, ["∇<SUB>p</SUB> f<SUB>t</SUB> = (1−σ(p))σ(p)"]),
+    "output": ({"q", "v", "p", "o<SUB>t</SUB>"}, ["∇<SUB>p</SUB> o<SUB>t</SUB> = (1−σ(p))σ(p)"]),
+    "gate": ({"q", "v", "p", "g<SUB>t</SUB>"}, ["∇<SUB>p</SUB> g<SUB>t</SUB> = 1−tanh²(p)"]),
+    "cell": ({"q", "p", "c<SUB>t</SUB>"}, ["∇<SUB>q</SUB> c<SUB>t</SUB> = 1", "∇<SUB>p</SUB> c<SUB>t</SUB> = 1",
+                                           "∇<SUB>f<SUB>t</SUB></SUB> q = c<SUB>t−1</SUB>",
+                                           "∇<SUB>c<SUB>t−1</SUB></SUB> q = f<SUB>t</SUB>",
+                                           "∇<SUB>i<SUB>t</SUB></SUB> p = g<SUB>t</SUB>",
+                                           "∇<SUB>g<SUB>t</SUB></SUB> p = i<SUB>t</SUB>"]),
+    "hidden": ({"q", "h<SUB>t</SUB>"}, ["∇<SUB>o<SUB>t</SUB></SUB> h<SUB>t</SUB> = q",
+                                        "∇<SUB>q</SUB> h<SUB>t</SUB> = o<SUB>t</SUB>",
+                                        "∇<SUB>c<SUB>t</SUB></SUB> q = 1−tanh²(c<SUB>t</SUB>)"]),
+}
+
+
+def node_symbols(graph) -> set[str]:
+    return set(re.findall(r"<TD BGCOLOR=\"#[0-9a-f]+\"><B>(.*?)</B>", graph.source))
+
+
+@pytest.mark.parametrize("gate", EXPECTED)
+def test_each_section_has_its_nodes_and_the_declared_partials_on_its_edges(gate):
+    graph = viz.render_gate(gate)
+    symbols, labels = EXPECTED[gate]
+    assert symbols <= node_symbols(graph)
+    for label in labels:
+        assert f"label=<{label}>" in graph.source, label
+    assert "cluster_t0_" + viz.SECTIONS[gate] in graph.source
+
+
+def test_the_whole_cell_has_every_section():
+    source = viz.render_gate("all").source
+    for section in viz.SECTIONS.values():
+        if section:
+            assert f"cluster_t0_{section}" in source
+
+
+def test_render_all_writes_svg_that_parses(tmp_path):
+    paths = viz.render_all(tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"{name}.svg" for name in viz.SECTIONS)
+    for path in paths:
+        root = ET.parse(path).getroot()
+        assert root.tag.endswith("svg")
+    assert "(1−σ(p))σ(p)" in (tmp_path / "input.svg").read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_gradient_printed_on_a_node_is_that_tensors_grad():
+    x = Tensor([0.5, -1.25, 2.0], requires_grad=True, name="x")
+    y = sigmoid(x).named("y")
+    (y * np.array([1.0, -2.0, 3.0])).sum().backward(retain_grads=True)
+    source = viz.draw(y).source
+    for t in (x, y):
+        printed = re.search(rf"<B>{t.name}</B>.*?∇ \[(.*?)\]", source, re.S).group(1)
+        np.testing.assert_allclose([float(v) for v in printed.split()], t.grad, rtol=5e-3)
+        assert np.array2string(t.grad, precision=5, suppress_small=True) in source  # the tooltip, fuller
+
+
+def test_large_tensors_are_summarised():
+    x = Tensor(np.arange(20.0), requires_grad=True, name="x")
+    (x * 2.0).sum().backward()
+    assert "‖·‖ 49.7   min 0   max 19" in viz.draw(x).source
+
+
+@pytest.mark.parametrize("name", ['<a & "b">{c}', "x_{t-1}<TD>", "'}; digraph {"])
+def test_names_are_escaped_and_render_as_written(name):
+    x = Tensor([1.0], requires_grad=True, name=name)
+    (sigmoid(x) * 1.0).sum().backward()
+    svg = viz.to_svg(viz.draw(x))
+    texts = "".join("".join(ET.fromstring(svg).itertext()).split())
+    # the subscript is rendered as one, everything else as written
+    assert "".join(name.replace("_{t-1}", "t−1").split()) in texts
+
+
+def test_the_bundled_renderer_needs_no_dot_on_path(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    import shutil
+
+    assert shutil.which("dot") is None
+    assert viz.to_svg(viz.render_gate("hidden")).lstrip().startswith("<?xml")
+
+
+def test_without_any_graphviz_the_error_says_what_to_install_and_dot_still_works(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)
+    graph = viz.render_gate("cell")
+    with pytest.raises(viz.RenderError, match="pip install pygraphviz"):
+        viz.write(graph, tmp_path / "cell.svg")
+    assert not (tmp_path / "cell.svg").exists()
+    assert viz.write(graph, tmp_path / "cell.dot", "dot").read_text().startswith("digraph")
+
+
+def test_graphviz_errors_become_render_errors():
+    import graphviz
+
+    broken = graphviz.Digraph()
+    broken.node("a", "<<B>unclosed>")
+    with pytest.raises(viz.RenderError, match="Graphviz rejected the graph"):
+        viz.to_svg(broken)
+
+
+def test_notebooks_get_svg_without_system_dot(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    bundle = viz.render_gate("input")._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def test_the_collapsed_fifty_step_sequence_stays_small():
+    graph = viz.render_gate("all", steps=50)
+    nodes = re.findall(r"^\s*(\w+) \[label=", graph.source, re.M)
+    assert len(nodes) <= 50 + 3  # one per step, the initial state, the parameters, the legend
+    assert "t = 49" in graph.source
+    ET.fromstring(viz.to_svg(graph))
+
+
+def test_an_unrolled_short_sequence_has_a_cluster_per_step():
+    source = viz.render_gate("input", steps=2, batch=2).source
+    assert "cluster_t0 {" in source and "cluster_t1 {" in source
+    assert "shared: ∇ sums all uses" in source
+
+
+def test_highlighted_nodes_are_outlined():
+    source = viz.render_gate("forget", highlight=("t0/forget gate/f_t",)).source
+    assert source.count('COLOR="#d62728"') == 1
+
+
+def test_render_command_writes_every_section_and_the_whole_cell(tmp_path, capsys):
+    assert main(["render", "--gate", "all", "-o", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{g}.svg" for g in viz.SECTIONS)
+    assert main(["render", "--gate", "input", "--format", "png", "-o", str(tmp_path / "input.png")]) == 0
+    assert (tmp_path / "input.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["render", "--gate", "gate", "--format", "dot", "--steps", "2", "--batch", "3", "-o",
+                 str(tmp_path / "g.dot")]) == 0
+    assert "cluster_t1" in (tmp_path / "g.dot").read_text()
+
+
+def test_render_command_errors_name_the_problem(tmp_path, capsys):
+    assert main(["render", "--gate", "input", "-o", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["render", "--gate", "all", "-o", str(tmp_path / "file")]) == 2
+    assert "must be a folder" in capsys.readouterr().err
+    assert main(["render", "--gate", "input", "--steps", "0", "-o", str(tmp_path / "x.svg")]) == 2
+    assert "steps must be a positive integer, got 0" in capsys.readouterr().err
