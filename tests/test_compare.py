@@ -80,3 +80,18 @@ def test_compare_command_json(capsys):
 def test_compare_command_reports_bad_sizes_without_a_traceback(capsys):
     assert main(["compare", "--batch", "0"]) == 2
     assert "compare: error: compare: batch must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_ci_runs_the_test_command_the_readme_shows():
+    root = Path(__file__).parent.parent
+    command = "pip install -e '.[test]' && ruff check . && python -m pytest"
+    assert command in (root / "README.md").read_text()
+    assert command in (root / ".ci" / "run").read_text().splitlines()
+
+
+def test_the_derivation_document_covers_every_hand_line():
+    text = (Path(__file__).parent.parent / "docs" / "derivation.md").read_text()
+    for key in hand.LINES:
+        assert f"`{key}`" in text, key
+    for erratum in "abcd":
+        assert f"erratum ({erratum})" in text
