@@ -16,9 +16,14 @@ def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None, si
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from lstm.bugs import BUGS
     from lstm.compare import compare
 
-    report = compare(args.input_size, args.hidden_size, args.batch, args.steps, args.seed, args.dtype)
+    if args.bug == "list":
+        for bug in BUGS.values():
+            print(f"{bug.name:30} {bug.title}")
+        return 0
+    report = compare(args.input_size, args.hidden_size, args.batch, args.steps, args.seed, args.dtype, bug=args.bug)
     print(report.to_json() if args.json else report.format())
     return 0 if report.passed else 1
 
@@ -27,7 +32,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     import viz
 
     options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, steps=args.steps,
-                   seed=args.seed, collapse=args.collapse)
+                   seed=args.seed, collapse=args.collapse, bug=args.bug)
     if args.gate == "all":
         paths = viz.render_all(args.output, args.format, **options)
     else:
@@ -63,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sizes(compare, steps=5, batch=2, size=(3, 4))
     compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     compare.add_argument("--json", action="store_true", help="print the report as JSON")
+    compare.add_argument("--bug", metavar="NAME", help="switch a classic mistake into the hand BPTT; 'list' names them")
     compare.set_defaults(run=cmd_compare)
 
     render = commands.add_parser("render", help="draw a section's computational graph with values and gradients")
@@ -72,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--format", choices=["svg", "dot", "png"], default="svg")
     render.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                         help="one node per time step (default: when --steps > 3)")
+    render.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
     render.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     render.set_defaults(run=cmd_render)
     return parser

@@ -16,7 +16,7 @@ import numpy as np
 from autograd import Tensor, numerical_gradient
 from autograd.tensor import unbroadcast
 from lstm import hand
-from lstm.names import GATES
+from lstm.names import GATES, node_name
 from lstm.sequence import LSTM
 
 # Stated tolerances: |hand − engine| ≤ HAND·max(1, |engine|);  |engine − finite difference| ≤ FD·max(1, |fd|)
@@ -211,7 +211,16 @@ def compare(
     flow: hand.Flow = hand.FLOW,
     bug: str | None = None,
 ) -> Report:
-    """Run one random sequence through the engine and the hand BPTT and check both; see the module doc."""
+    """Run one random sequence through the engine and the hand BPTT and check both; see the module doc.
+
+    `bug` names a mistake of the bug zoo (`lstm.bugs.BUGS`) to switch into the hand BPTT.
+    """
+    if bug is not None:
+        from lstm.bugs import BUGS
+
+        if bug not in BUGS:
+            raise ValueError(f"compare: no bug named {bug!r}; the bug zoo has {', '.join(BUGS)}")
+        lines, flow = BUGS[bug].hand_lines(), BUGS[bug].hand_flow()
     dtype = np.dtype(dtype)
     if dtype.name not in TOLERANCES:
         raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
@@ -230,6 +239,13 @@ def compare(
     settings = {"input_size": input_size, "hidden_size": hidden_size, "batch": batch, "steps": steps, "seed": seed,
                 "dtype": dtype.name, "bug": bug}
     return Report(settings, tol, rows)
+
+
+def disagreeing(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], dtype: Any = np.float64) -> list[str]:
+    """The names whose hand gradient differs from the engine's beyond the stated tolerance."""
+    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
+    return [name for name, g in mine.items() if name in engine and _exceeds(np.abs(g - engine[name]), engine[name],
+                                                                              tol).any()]
 
 
 def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]:
@@ -275,12 +291,14 @@ def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
 
 
 def _time_rows(run, trace, steps, tol) -> list[Row]:
+    """∇ at h_t, c_t and each gate's output, step by step: where through time a derivation goes wrong."""
     rows = []
-    for symbol, section, mine in (("h_t", "hidden state update", trace.d_h), ("c_t", "cell state update", trace.d_c)):
+    for section, symbol in (("hidden state update", "h_t"), ("cell state update", "c_t"),
+                            *((section, symbol) for _, section, symbol in GATES)):
         worst, relative, failing = 0.0, 0.0, []
         for t in range(steps):
-            engine = run.nodes[f"t{t}/{section}/{symbol}"].grad
-            diff = np.abs(mine[t] - engine)
+            engine = run.nodes[node_name(t, section, symbol)].grad
+            diff = np.abs(trace[node_name(t, section, symbol)] - engine)
             worst, relative = max(worst, float(diff.max())), max(relative, _relative(diff, engine))
             if _exceeds(diff, engine, tol["hand"]).any():
                 failing.append(t)

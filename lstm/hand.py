@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm.names import GATES, NAMES
+from lstm.names import GATES, NAMES, node_name
 
 
 def sigmoid(p: np.ndarray) -> np.ndarray:
@@ -157,7 +157,8 @@ def cell_state_update(d_c: np.ndarray, s: Step, P, lines=LINES):
 def gate(k: str, d_y: np.ndarray, s: Step, P, grads: dict[str, np.ndarray], lines=LINES):
     """One gate's section: ∇_p y, then p = q + v + b_k into W_xk, W_hk, b_k, x_t and h_{t−1}.
 
-    Adds the parameter gradients into `grads`; returns this gate's share of ∇x_t and of ∇h_{t−1}.
+    Adds the parameter gradients into `grads`; returns this gate's share of ∇x_t and of ∇h_{t−1}, and the
+    gradients at its own p, q and v.
     """
     symbol = {"i": "i_t", "f": "f_t", "o": "o_t", "g": "g_t"}[k]
     d_p = lines[f"∇_p {symbol}"].line(d_y, s, P, k)
@@ -166,7 +167,8 @@ def gate(k: str, d_y: np.ndarray, s: Step, P, grads: dict[str, np.ndarray], line
     grads[f"b_{k}"] += lines["∇_b p"].line(d_p, s, P, k)
     grads[f"W_x{k}"] += lines["∇_{W_x} q"].line(d_q, s, P, k)
     grads[f"W_h{k}"] += lines["∇_{W_h} v"].line(d_v, s, P, k)
-    return lines["∇_{x_t} q"].line(d_q, s, P, k), lines["∇_{h_{t-1}} v"].line(d_v, s, P, k)
+    inside = {"p": d_p, "q": d_q, "v": d_v}
+    return lines["∇_{x_t} q"].line(d_q, s, P, k), lines["∇_{h_{t-1}} v"].line(d_v, s, P, k), inside
 
 
 def input_gate(d_i, s, P, grads, lines=LINES):
@@ -189,20 +191,12 @@ def gate_gate(d_g, s, P, grads, lines=LINES):
     return gate("g", d_g, s, P, grads, lines)
 
 
-GATE_SECTIONS = {"i": input_gate, "f": forget_gate, "o": output_gate, "g": gate_gate}
+GATE_SECTIONS = (input_gate, forget_gate, output_gate, gate_gate)  # in the order of GATES
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Backward through time.
 # ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Trace:
-    """Per-step gradients at h_t and c_t (after both paths met), for the comparison's per-step rows."""
-
-    d_h: list[np.ndarray]
-    d_c: list[np.ndarray]
 
 
 def _as_array(a: Any) -> np.ndarray | None:
@@ -214,7 +208,8 @@ def _with_batch_axis(a: Any) -> np.ndarray | None:
 
 
 def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLOW):
-    """`backward`, also returning the per-step Trace; `lines` and `flow` are where the bug zoo swaps in."""
+    """`backward`, and the trace: the gradient at h_t, c_t, each gate's output, p, q and v at every step, by the
+    names the engine gives those tensors. `lines` and `flow` are where the bug zoo swaps a line in."""
     P = {name: np.asarray(params[name]) for name in NAMES}
     xs = np.asarray(xs)
     single = xs.ndim == 2  # (T, X): one sequence without a batch axis
@@ -226,7 +221,7 @@ def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLO
     d_xs = np.zeros_like(xs_b)
     d_h_next = np.zeros_like(h0_b) if dh_T is None else batched(dh_T).copy()
     d_c_next = np.zeros_like(c0_b) if dc_T is None else batched(dc_T).copy()
-    trace = Trace([None] * len(steps), [None] * len(steps))
+    trace: dict[str, np.ndarray] = {}
     for t in reversed(range(len(steps))):
         s = steps[t]
         d_h = dhs_b[t] + d_h_next  # h_t feeds the loss at t and step t+1
@@ -234,18 +229,19 @@ def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLO
         d_gates, d_c_prev = cell_state_update(d_c, s, P, lines)
         d_gates["o"] = d_o
         d_h_prev = np.zeros_like(s.h_prev)
-        for k, section in GATE_SECTIONS.items():
-            d_x, d_hk = section(d_gates[k], s, P, grads, lines)
+        for (k, section, symbol), gate_section in zip(GATES, GATE_SECTIONS, strict=True):
+            d_x, d_hk, inside = gate_section(d_gates[k], s, P, grads, lines)
             d_xs[t] += d_x  # ∇x_t sums the four gates' q = W_xk x_t
             d_h_prev += d_hk  # ∇h_{t−1} sums the four gates' v = W_hk h_{t−1}
-        trace.d_h[t], trace.d_c[t] = d_h, d_c
+            trace[node_name(t, section, symbol)] = d_gates[k]
+            trace.update({node_name(t, section, name): g for name, g in inside.items()})
+        trace[node_name(t, "hidden state update", "h_t")] = d_h
+        trace[node_name(t, "cell state update", "c_t")] = d_c
         d_h_next, d_c_next = flow.carry(d_h_prev, d_c_prev)
 
     unbatch = (lambda a: a[..., 0, :]) if single else (lambda a: a)
     grads.update(xs=unbatch(d_xs), h0=unbatch(d_h_next), c0=unbatch(d_c_next))
-    trace.d_h = [unbatch(a) for a in trace.d_h]
-    trace.d_c = [unbatch(a) for a in trace.d_c]
-    return grads, trace
+    return grads, {name: unbatch(g) for name, g in trace.items()}
 
 
 def backward(params, xs, h0, c0, dhs, dh_T=None, dc_T=None) -> dict[str, np.ndarray]:

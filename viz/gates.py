@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from autograd import Tensor
-from lstm import LSTM
-from viz.graph import Graph, draw
+from lstm import LSTM, NAMES, hand
+from lstm.bugs import BUGS
+from lstm.compare import disagreeing
+from viz.graph import Graph, collect, draw
 from viz.render import write
 from viz.timeline import draw_timeline
 
@@ -33,12 +35,14 @@ def render_gate(
     batch: int | None = None,
     steps: int = 1,
     seed: int = 0,
-    highlight: tuple[str, ...] = (),
     collapse: bool | None = None,
+    bug: str | None = None,
 ) -> Graph:
     """A seeded LSTM on a random sequence, loss Σ_t h_t·R_t, backward, and the graph of one section.
 
-    With `collapse` (by default when steps > 3) the sequence is drawn one node per step instead.
+    With `collapse` (by default when steps > 3) the sequence is drawn one node per step instead. With `bug`
+    (a name from `lstm.bugs.BUGS`) the nodes whose hand-derived gradient, with that mistake, disagrees with
+    the engine's are outlined in red.
     """
     if name not in SECTIONS:
         raise ValueError(f"render_gate: gate must be one of {', '.join(SECTIONS)}, got {name!r}")
@@ -52,14 +56,28 @@ def render_gate(
     # a state from earlier steps, so that no gradient in the picture is zero merely because h_0 = 0
     state = tuple(Tensor(rng.uniform(-0.5, 0.5, (*batch_shape, hidden_size)), requires_grad=True) for _ in "hc")
     hs, (h_T, c_T) = model(xs, state)
-    (hs * rng.standard_normal(hs.shape)).sum().backward(retain_grads=True, retain_graph=True)
+    upstream = rng.standard_normal(hs.shape)
+    (hs * upstream).sum().backward(retain_grads=True)
     section = SECTIONS[name]
+    highlight = () if bug is None else _disagreements(bug, model, xs, state, upstream, [hs])
     roots = [h_T, c_T] if steps == 1 else [hs]
     title = f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") + \
         (f" T={steps}" if steps > 1 else "") + "; loss Σ_t h_t·R_t"
+    if bug:
+        title += f"; bug {bug}: red = the hand gradient disagrees"
     if collapse or (collapse is None and steps > 3):
         return draw_timeline(hs, title=title)
     return draw(*roots, sections=None if section is None else [section], highlight=highlight, title=title)
+
+
+def _disagreements(bug: str, model: LSTM, xs, state, upstream, roots) -> list[str]:
+    """Full names of the tensors whose gradient the hand BPTT, with `bug` switched in, gets wrong."""
+    if bug not in BUGS:
+        raise ValueError(f"render: no bug named {bug!r}; the bug zoo has {', '.join(BUGS)}")
+    grads, trace = hand.bptt(model.arrays(), xs, state[0].data, state[1].data, upstream,
+                             lines=BUGS[bug].hand_lines(), flow=BUGS[bug].hand_flow())
+    engine = {t.name: t.grad for t in collect(roots) if t.name and t.grad is not None}
+    return disagreeing(engine, {**trace, **{name: grads[name] for name in NAMES}})
 
 
 def render_all(folder: str | os.PathLike, fmt: str = "svg", **options) -> list[Path]:

@@ -1,0 +1,65 @@
+"""The bug zoo: each classic mistake fails exactly the rows it names, and the correct path stays correct."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import viz
+from lstm import hand
+from lstm.bugs import BUGS, bug_zoo_markdown
+from lstm.cli import main
+from lstm.compare import compare
+
+DOC = Path(__file__).parent.parent / "docs" / "bug-zoo.md"
+
+
+@pytest.mark.parametrize("name", BUGS)
+def test_each_bug_fails_exactly_the_rows_it_names(name, capsys):
+    assert main(["compare", "--bug", name]) == 1
+    report = compare(bug=name)
+    assert sorted(row.name for row in report.failing()) == sorted(BUGS[name].fails)
+    section = DOC.read_text().split(f"## `{name}`")[1].split("\n## ")[0]
+    listed = re.search(r"rows that fail \(\d+\): (.*)", section).group(1)
+    assert sorted(re.findall(r"`([^`]+)`", listed)) == sorted(BUGS[name].fails)
+
+
+def test_the_correct_path_is_untouched_by_the_bugs():
+    before = dict(hand.LINES)
+    for name in BUGS:
+        compare(bug=name, steps=2)
+    assert hand.LINES == before and hand.FLOW == hand.Flow()
+    assert compare().passed
+
+
+def test_the_doc_is_the_commands_real_output():
+    assert DOC.read_text() == bug_zoo_markdown()
+
+
+def test_bug_list_names_them_all(capsys):
+    assert main(["compare", "--bug", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in BUGS) and len(out.splitlines()) == len(BUGS)
+
+
+def test_an_unknown_bug_is_named_in_the_error(capsys):
+    assert main(["compare", "--bug", "nope"]) == 2
+    assert "no bug named 'nope'; the bug zoo has tanh-forgotten" in capsys.readouterr().err
+
+
+def outlined(graph) -> set[str]:
+    return set(re.findall(r'BORDER="3" COLOR="#d62728".*?<B>(.*?)</B>', graph.source))
+
+
+def test_render_outlines_where_the_hand_gradient_breaks():
+    assert outlined(viz.render_gate("forget", bug="forget-no-sigmoid-derivative")) == {
+        "p", "q", "v", "W<SUB>xf</SUB>", "W<SUB>hf</SUB>", "b<SUB>f</SUB>"}
+    assert outlined(viz.render_gate("all", bug="w-h-uses-h-t")) == {
+        f"W<SUB>h{k}</SUB>" for k in "ifog"}
+    assert outlined(viz.render_gate("hidden", bug="tanh-forgotten")) >= {"o<SUB>t</SUB>", "c<SUB>t</SUB>"}
+    assert outlined(viz.render_gate("all")) == set()
+
+
+def test_render_command_takes_a_bug(tmp_path):
+    assert main(["render", "--gate", "input", "--bug", "no-carry", "--steps", "2", "-o", str(tmp_path / "a.svg")]) == 0
+    assert main(["render", "--gate", "input", "--bug", "nope", "-o", str(tmp_path / "b.svg")]) == 2
