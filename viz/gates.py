@@ -37,12 +37,13 @@ def render_gate(
     seed: int = 0,
     collapse: bool | None = None,
     bug: str | None = None,
+    highlight: tuple[str, ...] = (),
 ) -> Graph:
     """A seeded LSTM on a random sequence, loss Σ_t h_t·R_t, backward, and the graph of one section.
 
     With `collapse` (by default when steps > 3) the sequence is drawn one node per step instead. With `bug`
     (a name from `lstm.bugs.BUGS`) the nodes whose hand-derived gradient, with that mistake, disagrees with
-    the engine's are outlined in red.
+    the engine's are outlined in red, as are the tensors `highlight` names.
     """
     if name not in SECTIONS:
         raise ValueError(f"render_gate: gate must be one of {', '.join(SECTIONS)}, got {name!r}")
@@ -59,7 +60,8 @@ def render_gate(
     upstream = rng.standard_normal(hs.shape)
     (hs * upstream).sum().backward(retain_grads=True)
     section = SECTIONS[name]
-    highlight = () if bug is None else _disagreements(bug, model, xs, state, upstream, [hs])
+    if bug is not None:
+        highlight = (*highlight, *_disagreements(bug, model, xs, state, upstream, [hs]))
     roots = [h_T, c_T] if steps == 1 else [hs]
     title = f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") + \
         (f" T={steps}" if steps > 1 else "") + "; loss Σ_t h_t·R_t"
