@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.tensor import Tensor, as_float_array
+from autograd.tensor import Tensor, as_float_array, result
 
 Array = np.ndarray
 
@@ -35,24 +35,43 @@ class Primitive:
     forward: Callable[..., Array]
     partials: tuple[Partial, ...]
     variadic: bool = False  # one partial serves every operand; its vjp is told which by `argnum`
+    # For a primitive whose partials share most of their work (a fused LSTM): all operands' gradients at once,
+    # `joint(g, ans, *operands, **params)` → one gradient per operand. Each Partial still gives its own.
+    joint: Callable[..., Sequence[Array]] | None = None
 
     def __call__(self, *operands: Any, **params: Any) -> Tensor:
-        tensors = lift(operands)
-        arrays = [t.data for t in tensors]
+        for x in operands:
+            if type(x) is not Tensor:
+                operands = lift(operands)
+                break
         try:
-            data = self.forward(*arrays, **params)
+            data = self.forward(*[t.data for t in operands], **params)
         except (ValueError, IndexError) as error:
-            shapes = f" {self.symbol} ".join(str(a.shape) for a in arrays)
+            shapes = f" {self.symbol} ".join(str(np.shape(t.data)) for t in operands)
             raise type(error)(f"{self.name}: {shapes}: {error}") from None
-        return Tensor.from_op(data, self, tensors, params)
+        return result(data, self, operands, params)
 
     def partial(self, k: int) -> Partial:
         return self.partials[0 if self.variadic else k]
 
     def vjp(self, k: int, g: Array, ans: Array, operands: Sequence[Array], params: dict[str, Any]) -> Array:
+        """The gradient for operand k alone (the reverse pass asks `gradients` for all at once)."""
         if self.variadic:
             return self.partials[0].vjp(g, ans, *operands, argnum=k, **params)
         return self.partials[k].vjp(g, ans, *operands, **params)
+
+    def gradients(self, g: Array, ans: Array, parents: Sequence[Tensor], params: dict[str, Any]) -> list:
+        """Each operand's gradient, None where the operand does not require one."""
+        operands = [p.data for p in parents]
+        if self.joint is not None:
+            return [pg if p.requires_grad else None
+                    for p, pg in zip(parents, self.joint(g, ans, *operands, **params), strict=True)]
+        if self.variadic:
+            vjp = self.partials[0].vjp
+            return [vjp(g, ans, *operands, argnum=k, **params) if p.requires_grad else None
+                    for k, p in enumerate(parents)]
+        return [partial.vjp(g, ans, *operands, **params) if p.requires_grad else None
+                for partial, p in zip(self.partials, parents, strict=True)]
 
     def formula(self, k: int, operand_names: Sequence[str]) -> str:
         """The partial of operand k with the operands' names filled in, e.g. `(1−σ(p))σ(p)`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -12,6 +14,7 @@ if TYPE_CHECKING:
     from autograd.ops import Primitive
 
 _recording = True
+_created = itertools.count()  # creation order: a tensor is always made after its operands
 
 
 @contextmanager
@@ -46,6 +49,20 @@ def as_float_array(data: Any, who: str = "Tensor") -> np.ndarray:
     )
 
 
+def result(data: np.ndarray, op: Primitive, parents: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
+    """A primitive's output: no validation, since numpy made the data (the hot path of every op)."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = out.name = out._pending = None
+    out._order = next(_created)
+    for p in parents:
+        if p.requires_grad and _recording:
+            out.requires_grad, out.op, out.parents, out.params = True, op, parents, params
+            return out
+    out.requires_grad, out.op, out.parents, out.params = False, None, (), {}
+    return out
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a gradient back to the shape of the operand that numpy broadcast to make it."""
     if grad.shape == shape:
@@ -62,7 +79,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class Tensor:
     """An ndarray that remembers which primitive made it from which tensors."""
 
-    __slots__ = ("data", "grad", "name", "requires_grad", "op", "parents", "params", "_pending", "__weakref__")
+    __slots__ = ("data", "grad", "name", "requires_grad", "op", "parents", "params", "_pending", "_order",
+                 "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         self.data = as_float_array(data.data if isinstance(data, Tensor) else data)
@@ -73,21 +91,7 @@ class Tensor:
         self.parents: tuple[Tensor, ...] | None = ()
         self.params: dict[str, Any] = {}
         self._pending: np.ndarray | None = None
-
-    @classmethod
-    def from_op(cls, data: np.ndarray, op: Primitive, parents: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
-        """The result of a primitive: no validation, since numpy made the data (the hot path)."""
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = None
-        out.name = None
-        out._pending = None
-        out.requires_grad = _recording and any(p.requires_grad for p in parents)
-        if out.requires_grad:
-            out.op, out.parents, out.params = op, parents, params
-        else:
-            out.op, out.parents, out.params = None, (), {}
-        return out
+        self._order = next(_created)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -156,50 +160,40 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {seed.shape}, expected {self.shape} like {self._label()}")
 
-        order = self._reverse_topological_order()
+        # Every consumer of a tensor was made after it, so walking the graph from the newest tensor to the oldest
+        # visits each one after all the gradient meant for it has arrived: a heap on creation order is a
+        # topological order, found without recursion, at any depth.
         self._pending = seed
-        for node in order:
-            g, node._pending = node._pending, None
-            if node.op is None or retain_grads:
-                node.grad = g.copy() if node.grad is None else node.grad + g
-            if node.op is None:
-                continue
-            if node.parents is None:
-                raise RuntimeError(
-                    f"backward: the graph through {node._label()} was freed by an earlier backward; "
-                    "call the first backward with retain_graph=True to walk it twice"
-                )
-            operands = [p.data for p in node.parents]
-            for k, parent in enumerate(node.parents):
-                if not parent.requires_grad:
+        queue = [(-self._order, self)]
+        try:
+            while queue:
+                node = heapq.heappop(queue)[1]
+                g, node._pending = node._pending, None
+                if node.op is None or retain_grads:
+                    node.grad = g.copy() if node.grad is None else node.grad + g
+                if node.op is None:
                     continue
-                pg = node.op.vjp(k, g, node.data, operands, node.params)
-                pg = unbroadcast(pg, parent.data.shape)
-                parent._pending = pg if parent._pending is None else parent._pending + pg
-            if not (retain_graph or retain_grads):
-                node.parents = None
-
-    def _reverse_topological_order(self) -> list[Tensor]:
-        """Every tensor that needs a gradient, each after all its consumers; iterative, so depth is unbounded."""
-        order: list[Tensor] = []
-        visited: set[int] = {id(self)}
-        stack: list[tuple[Tensor, int]] = [(self, 0)]
-        while stack:
-            node, next_parent = stack[-1]
-            parents = node.parents or ()
-            while next_parent < len(parents):
-                parent = parents[next_parent]
-                next_parent += 1
-                if parent.requires_grad and id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack[-1] = (node, next_parent)
-                    stack.append((parent, 0))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-        order.reverse()
-        return order
+                parents = node.parents
+                if parents is None:
+                    raise RuntimeError(
+                        f"backward: the graph through {node._label()} was freed by an earlier backward; "
+                        "call the first backward with retain_graph=True to walk it twice"
+                    )
+                for parent, pg in zip(parents, node.op.gradients(g, node.data, parents, node.params), strict=True):
+                    if pg is None:
+                        continue
+                    if pg.shape != parent.data.shape:
+                        pg = unbroadcast(pg, parent.data.shape)
+                    if parent._pending is None:
+                        parent._pending = pg
+                        heapq.heappush(queue, (-parent._order, parent))
+                    else:
+                        parent._pending = parent._pending + pg
+                if not (retain_graph or retain_grads):
+                    node.parents = None
+        finally:
+            for _, left in queue:  # after an error, leave no half-accumulated gradient behind
+                left._pending = None
 
     def _label(self) -> str:
         return f"tensor {self.name!r}" if self.name else f"the tensor of shape {self.shape}"
