@@ -38,6 +38,9 @@ class Primitive:
     # For a primitive whose partials share most of their work (a fused LSTM): all operands' gradients at once,
     # `joint(g, ans, *operands, **params)` → one gradient per operand. Each Partial still gives its own.
     joint: Callable[..., Sequence[Array]] | None = None
+    # When set, forward returns (result, saved): what backward needs beyond the operands and the result,
+    # handed to the partials as the keyword `saved`.
+    saves: bool = False
 
     def __call__(self, *operands: Any, **params: Any) -> Tensor:
         for x in operands:
@@ -49,6 +52,9 @@ class Primitive:
         except (ValueError, IndexError) as error:
             shapes = f" {self.symbol} ".join(str(np.shape(t.data)) for t in operands)
             raise type(error)(f"{self.name}: {shapes}: {error}") from None
+        if self.saves:
+            data, saved = data
+            params = {**params, "saved": saved}
         return result(data, self, operands, params)
 
     def partial(self, k: int) -> Partial:
@@ -123,7 +129,11 @@ def _mean_back(g: Array, x: Array, axis: Any, keepdims: bool) -> Array:
 
 def _getitem_back(g: Array, ans: Array, x: Array, index: Any) -> Array:
     out = np.zeros_like(x)
-    np.add.at(out, index, g)
+    if all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in (index if isinstance(index, tuple)
+                                                                          else (index,))):
+        out[index] = g  # basic indexing selects each element at most once
+    else:
+        np.add.at(out, index, g)  # an index array may repeat an element: its gradients add up
     return out
 
 

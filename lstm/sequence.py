@@ -7,12 +7,19 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, stack
+from lstm import fused
 from lstm.cell import State, as_state, check_input, oriented_weights, step
 from lstm.parameters import LSTMParameters
 
 
 class LSTM(LSTMParameters):
-    """`model(xs, state)` with xs (T, B, X) or (T, X) returns (hs, (h_T, c_T))."""
+    """`model(xs, state)` with xs (T, B, X) or (T, X) returns (hs, (h_T, c_T)).
+
+    With `fused = True` the sequence runs as one primitive (`lstm.fused`): the same gradients, much faster,
+    but one node in the graph instead of the derivation's terms; the default draws and audits term by term.
+    """
+
+    fused = False
 
     def __call__(self, xs: Any, state: State | None = None) -> tuple[Tensor, State]:
         xs = xs if isinstance(xs, Tensor) else Tensor(np.asarray(xs, dtype=self.dtype), name="xs")
@@ -22,6 +29,8 @@ class LSTM(LSTMParameters):
         if xs.name is None:
             xs.name = "xs"
         h, c = as_state(self, state, xs.shape[1:-1], scope="t0/")
+        if self.fused:
+            return self._fused(xs, h, c)
         # transposed once per sequence, not once per step
         weights = oriented_weights(self._params, xs.ndim == 3)
         hs = []
@@ -29,3 +38,11 @@ class LSTM(LSTMParameters):
             h, c = step(weights, xs[t].named(f"t{t}/x_t"), h, c, scope=f"t{t}/")
             hs.append(h)
         return stack(*hs, axis=0).named("hs"), (h, c)
+
+    def _fused(self, xs: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, State]:
+        if xs.ndim == 3:
+            hs, h_T, c_T = fused.run(self._params, xs, h, c)
+            return hs, (h_T, c_T)
+        T, X = xs.shape
+        hs, h_T, c_T = fused.run(self._params, xs.reshape(T, 1, X), h.reshape(1, -1), c.reshape(1, -1))
+        return hs.reshape(T, -1), (h_T.reshape(-1), c_T.reshape(-1))

@@ -1,0 +1,111 @@
+"""The fast path: the whole sequence as one primitive whose backward is the BPTT of `hand.py`, fused.
+
+Same parameters, same numbers (to rounding), a fraction of the Python: the four gates' weights are stacked
+once per forward (by `concat`, so their gradients flow back to the twelve named parameters), the input
+projections of all steps are one matmul, the weight gradients one matmul each, and backward keeps only the
+gate activations and cell states. The per-gate graph of `cell.step` stays the default, because it is the one
+the renderer draws and the comparison audits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import Partial, Primitive, Tensor, concat
+from lstm.names import GATES
+
+
+def _sigmoid_(z: np.ndarray) -> np.ndarray:
+    """σ in place with a single exp, the costly part here (numpy's float64 exp and tanh are not vectorised on
+    every CPU). exp(−z) overflows to inf for z < −709, and 1/(1 + inf) is exactly 0: the caller silences it."""
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1
+    return np.reciprocal(z, out=z)
+
+
+def forward(xs, h0, c0, W_x, W_h, b):
+    """xs (T, B, X); W_x (4H, X), W_h (4H, H), b (4H,) stacked i, f, o, g. Returns (T, 2, B, H): h_t and c_t.
+
+    Saves the gate activations (T, B, 4H) and tanh(c_t) (T, B, H): exactly what backward reads.
+    """
+    T, B, _ = xs.shape
+    H = h0.shape[-1]
+    z = (xs.reshape(T * B, -1) @ W_x.T).reshape(T, B, 4 * H)  # the input projections of every step at once
+    z += b
+    out = np.empty((T, 2, B, H), dtype=z.dtype)
+    tanh_c = np.empty((T, B, H), dtype=z.dtype)
+    recurrent = np.empty((B, 4 * H), dtype=z.dtype)
+    W_hT = W_h.T
+    h, c = h0, c0
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            a = z[t]  # becomes the gate activations
+            a += np.matmul(h, W_hT, out=recurrent)
+            _sigmoid_(a[:, : 3 * H])
+            np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
+            i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c_new, h = out[t, 1], out[t, 0]
+            np.multiply(f, c, out=c_new)
+            c_new += i * g
+            np.tanh(c_new, out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=h)
+            c = c_new
+    return out, (z, tanh_c)
+
+
+def _joint(g_out, ans, xs, h0, c0, W_x, W_h, b, *, saved):
+    """Every operand's gradient: BPTT as in hand.py, with the weight gradients hoisted out of the loop."""
+    gates, tanh_cs = saved
+    T, B, _ = xs.shape
+    H = h0.shape[-1]
+    d_z = np.empty_like(gates)
+    d_h = np.zeros_like(h0)
+    d_c = np.zeros_like(c0)
+    for t in reversed(range(T)):
+        a, tanh_c = gates[t], tanh_cs[t]
+        i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        c_prev = c0 if t == 0 else ans[t - 1, 1]
+        d_h += g_out[t, 0]  # h_t feeds the loss and step t+1
+        d_c += g_out[t, 1]
+        d_c += d_h * o * (1 - tanh_c * tanh_c)  # ∇c_t gathers the path through h_t
+        dz = d_z[t]
+        np.multiply(d_c * g, i * (1 - i), out=dz[:, :H])  # ∇_p i_t = (1−σ(p))σ(p)
+        np.multiply(d_c * c_prev, f * (1 - f), out=dz[:, H:2 * H])
+        np.multiply(d_h * tanh_c, o * (1 - o), out=dz[:, 2 * H:3 * H])
+        np.multiply(d_c * i, 1 - g * g, out=dz[:, 3 * H:])  # ∇_p g_t = 1−tanh²(p)
+        d_c *= f  # ∇c_{t−1} = ∇c_t ⊙ f_t
+        d_h = dz @ W_h  # ∇h_{t−1}: the four gates' v = W_h h_{t−1}
+    flat = d_z.reshape(T * B, 4 * H)
+    h_prev = np.concatenate([h0[None], ans[:-1, 0]]).reshape(T * B, H)
+    return (
+        (flat @ W_x).reshape(xs.shape),
+        d_h,
+        d_c,
+        flat.T @ xs.reshape(T * B, -1),
+        flat.T @ h_prev,
+        flat.sum(axis=0),
+    )
+
+
+def _pick(k):
+    return lambda g, ans, *operands, saved: _joint(g, ans, *operands, saved=saved)[k]
+
+
+lstm_sequence = Primitive(
+    "lstm_sequence",
+    "LSTM",
+    forward,
+    tuple(Partial(f"BPTT: ∇{name} (lstm/hand.py, fused)", _pick(k))
+          for k, name in enumerate(("xs", "h_0", "c_0", "W_x", "W_h", "b"))),
+    joint=_joint,
+    saves=True,
+)
+
+
+def run(params: dict[str, Tensor], xs: Tensor, h0: Tensor, c0: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(hs, h_T, c_T) for batched xs (T, B, X) through the fused primitive."""
+    stacked = [concat(*(params[f"{w}{k}"] for k, _, _ in GATES), axis=0) for w in ("W_x", "W_h", "b_")]
+    out = lstm_sequence(xs, h0, c0, *stacked)
+    hs = out[:, 0]
+    return hs, hs[-1], out[-1, 1]
