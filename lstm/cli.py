@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
 
 
 def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None, size: tuple[int, int]) -> None:
@@ -39,6 +42,36 @@ def cmd_render(args: argparse.Namespace) -> int:
         paths = [viz.write(viz.render_gate(args.gate, **options), args.output, args.format)]
     for path in paths:
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from lstm.train import Settings, Trainer, train
+
+    defaults = Settings()
+    settings = Settings(task=args.task, length=args.length or (50 if args.task == "adding" else 32),
+                        hidden_size=args.hidden_size or (32 if args.task == "adding" else 64),
+                        batch=args.batch or (32 if args.task == "adding" else 16), steps=args.steps,
+                        lr=args.lr if args.lr is not None else defaults.lr, optimizer=args.optimizer,
+                        clip=args.clip, seed=args.seed, text=args.text)
+    result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "
+              f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
+    if args.plot:
+        from viz import plots
+
+        trainer = result["trainer"]
+        untrained = Trainer(settings)
+        xs, targets = trainer.task.batch(8, np.random.default_rng([settings.seed, 0]))
+        norms = {name: plots.hidden_gradient_norms(t.model, t.readout, t.task, xs, targets)
+                 for name, t in (("untrained", untrained), (f"trained, {trainer.step} steps", trainer))}
+        written = [plots.loss_curve(trainer.losses, Path(args.plot) / "loss.svg", f"{settings.task}: training loss"),
+                   plots.gradient_through_time(norms, Path(args.plot) / "gradient-through-time.svg",
+                                               f"{settings.task}: ‖∂L/∂h_t‖ through time")]
+        if not args.quiet:
+            for path in written:
+                print(f"wrote {path}")
     return 0
 
 
@@ -81,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
     render.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     render.set_defaults(run=cmd_render)
+
+    train = commands.add_parser("train", help="train on the adding problem or a character model")
+    train.add_argument("task", choices=["adding", "chars"])
+    train.add_argument("--length", type=int, help="sequence length T (adding: 50; chars: 32)")
+    train.add_argument("--text", help="chars: a UTF-8 text file (default: the Zen of Python)")
+    train.add_argument("--hidden-size", type=int, help="H (adding: 32; chars: 64)")
+    train.add_argument("--batch", type=int, help="B (adding: 32; chars: 16)")
+    train.add_argument("--steps", type=int, default=1000)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    train.add_argument("--clip", type=float, default=1.0, help="clip gradients to this global norm; 0: off")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--checkpoint", help="save here every --every steps (.npz)")
+    train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    train.add_argument("--every", type=int, default=100, help="steps between progress lines and checkpoints")
+    train.add_argument("--quiet", action="store_true", help="print nothing")
+    train.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
+    train.set_defaults(run=cmd_train)
     return parser
 
 

@@ -1,0 +1,133 @@
+"""Optimizers with PyTorch's update rules (SGD with momentum, Adam), and clipping by global norm.
+
+They take `model.parameters()` (a dict of named Tensors, or any iterable of Tensors) and update `.data`
+in place from `.grad`; their state saves and loads as named arrays, for checkpoints.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+import numpy as np
+
+from autograd.tensor import Tensor
+
+Parameters = dict[str, Tensor] | Iterable[Tensor]
+
+
+def _named(params: Parameters) -> dict[str, Tensor]:
+    named = dict(params) if isinstance(params, dict) else {str(k): t for k, t in enumerate(params)}
+    if not named:
+        raise ValueError("optimizer: got no parameters")
+    for name, t in named.items():
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise ValueError(f"optimizer: parameter {name!r} must be a Tensor that requires grad")
+    return named
+
+
+def clip_grad_norm(params: Parameters, max_norm: float) -> float:
+    """Scale every gradient by max_norm / ‖all gradients‖ when that norm exceeds max_norm; return the norm."""
+    grads = [t.grad for t in _named(params).values() if t.grad is not None]
+    total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    coefficient = max_norm / (total + 1e-6)  # PyTorch's epsilon
+    if coefficient < 1:
+        for g in grads:
+            g *= coefficient
+    return total
+
+
+class Optimizer(ABC):
+    """What SGD and Adam share: named parameters, zero_grad, and state as named arrays."""
+
+    def __init__(self, params: Parameters, lr: float) -> None:
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+        self.params = _named(params)
+        self.lr = lr
+        self.steps = 0
+        self.buffers: dict[str, dict[str, np.ndarray]] = {}  # buffer kind → parameter name → array
+
+    def zero_grad(self) -> None:
+        for t in self.params.values():
+            t.grad = None
+
+    def _buffer(self, kind: str, name: str) -> np.ndarray:
+        return self.buffers.setdefault(kind, {}).setdefault(name, np.zeros_like(self.params[name].data))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {"steps": np.array(self.steps), "lr": np.array(self.lr)}
+        state.update({f"{kind}/{name}": a for kind, arrays in self.buffers.items() for name, a in arrays.items()})
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        buffers: dict[str, dict[str, np.ndarray]] = {}
+        for key, array in state.items():
+            if key in ("steps", "lr"):
+                continue
+            kind, _, name = key.partition("/")
+            if name not in self.params:
+                raise ValueError(f"{type(self).__name__}: state for unknown parameter {name!r}")
+            if array.shape != self.params[name].shape:
+                raise ValueError(f"{type(self).__name__}: state {key} has shape {array.shape}, "
+                                 f"expected {self.params[name].shape}")
+            buffers.setdefault(kind, {})[name] = np.array(array, dtype=self.params[name].dtype)
+        self.buffers = buffers
+        self.steps = int(state["steps"])
+        self.lr = float(state["lr"])
+
+    def step(self) -> None:
+        self.steps += 1
+        for name, t in self.params.items():
+            if t.grad is not None:
+                self._update(name, t, t.grad)
+
+    @abstractmethod
+    def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
+        """Update one parameter from its gradient (self.steps already counts this step)."""
+
+
+class SGD(Optimizer):
+    """torch.optim.SGD: v ← μ v + (1 − dampening) g (v = g at the first step); p ← p − lr v (or g + μ v)."""
+
+    def __init__(self, params: Parameters, lr: float = 1e-2, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(params, lr)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening 0")
+        self.momentum, self.dampening, self.weight_decay, self.nesterov = momentum, dampening, weight_decay, nesterov
+
+    def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
+        g = grad + self.weight_decay * t.data if self.weight_decay else grad
+        if self.momentum:
+            first = name not in self.buffers.get("momentum", {})
+            v = self._buffer("momentum", name)
+            if first:
+                v[...] = g
+            else:
+                v *= self.momentum
+                v += (1 - self.dampening) * g
+            g = g + self.momentum * v if self.nesterov else v
+        t.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam: m, v moving averages of g and g², bias-corrected; p ← p − lr m̂ / (√v̂ + ε)."""
+
+    def __init__(self, params: Parameters, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+
+    def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
+        beta1, beta2 = self.betas
+        g = grad + self.weight_decay * t.data if self.weight_decay else grad
+        m, v = self._buffer("exp_avg", name), self._buffer("exp_avg_sq", name)
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        correction1 = 1 - beta1**self.steps
+        correction2 = 1 - beta2**self.steps
+        denominator = np.sqrt(v) / np.sqrt(correction2) + self.eps
+        t.data -= (self.lr / correction1) * m / denominator

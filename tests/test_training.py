@@ -1,0 +1,186 @@
+"""Training: optimizers against hand-computed steps, short runs that learn, checkpoints, progress output."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from autograd import Tensor
+from autograd.optim import SGD, Adam, clip_grad_norm
+from lstm.cli import main
+from lstm.tasks import AddingProblem, CharacterModel, zen_of_python
+from lstm.train import Progress, Settings, Trainer, train
+
+
+def parameter(values, grad):
+    t = Tensor(np.array(values, dtype=float), requires_grad=True, name="w")
+    t.grad = np.array(grad, dtype=float)
+    return t
+
+
+def test_sgd_with_momentum_matches_a_hand_computed_step():
+    w = parameter([1.0, -2.0], [0.5, 0.25])
+    opt = SGD([w], lr=0.1, momentum=0.9, weight_decay=0.01)
+    opt.step()  # g = grad + 0.01 w = [0.51, 0.23]; v = g; w -= 0.1 v
+    np.testing.assert_allclose(w.data, [1 - 0.051, -2 - 0.023])
+    w.grad = np.array([1.0, 1.0])
+    opt.step()  # g = [1 + 0.00949, 1 − 0.02023]; v = 0.9 v + g
+    g = np.array([1 + 0.01 * 0.949, 1 + 0.01 * -2.023])
+    v = 0.9 * np.array([0.51, 0.23]) + g
+    np.testing.assert_allclose(w.data, np.array([0.949, -2.023]) - 0.1 * v)
+
+
+def test_sgd_nesterov_and_dampening():
+    w = parameter([1.0], [2.0])
+    opt = SGD([w], lr=0.5, momentum=0.5, nesterov=True)
+    opt.step()  # v = 2; step g + 0.5 v = 3
+    np.testing.assert_allclose(w.data, [1 - 1.5])
+    with pytest.raises(ValueError, match="nesterov needs momentum > 0 and dampening 0"):
+        SGD([w], momentum=0.0, nesterov=True)
+
+
+def test_adam_matches_a_hand_computed_step():
+    w = parameter([1.0, -1.0], [0.1, -0.3])
+    opt = Adam([w], lr=0.01)
+    opt.step()  # bias-corrected m̂ = g, v̂ = g², so the first step is lr·sign(g) up to ε
+    np.testing.assert_allclose(w.data, [1 - 0.01 * 0.1 / (0.1 + 1e-8), -1 + 0.01 * 0.3 / (0.3 + 1e-8)])
+    w.grad = np.array([0.2, 0.2])
+    opt.step()
+    m = 0.9 * (0.1 * np.array([0.1, -0.3])) + 0.1 * np.array([0.2, 0.2])
+    v = 0.999 * (0.001 * np.array([0.01, 0.09])) + 0.001 * np.array([0.04, 0.04])
+    expected = np.array([1 - 0.01 * 0.1 / (0.1 + 1e-8), -1 + 0.01 * 0.3 / (0.3 + 1e-8)])
+    expected -= 0.01 / (1 - 0.9**2) * m / (np.sqrt(v) / np.sqrt(1 - 0.999**2) + 1e-8)
+    np.testing.assert_allclose(w.data, expected, rtol=1e-12)
+
+
+def test_adam_matches_pytorch_when_installed():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    start, grads = rng.standard_normal(5), rng.standard_normal((4, 5))
+    mine = parameter(start, grads[0])
+    theirs = torch.tensor(start, requires_grad=True)
+    ours, reference = Adam([mine], lr=0.05, weight_decay=0.1), torch.optim.Adam([theirs], lr=0.05, weight_decay=0.1)
+    for g in grads:
+        mine.grad = g.copy()
+        theirs.grad = torch.tensor(g)
+        ours.step()
+        reference.step()
+    np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-12)
+
+
+def test_clipping_by_global_norm():
+    a, b = parameter([0.0], [3.0]), parameter([0.0, 0.0], [0.0, 4.0])
+    assert clip_grad_norm([a, b], 1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(np.concatenate([a.grad, b.grad]), np.array([3.0, 0.0, 4.0]) / (5 + 1e-6))
+    assert clip_grad_norm([a, b], 10.0) == pytest.approx(1.0, rel=1e-5)  # under the bound: untouched
+
+
+def test_optimizers_refuse_bad_parameters():
+    with pytest.raises(ValueError, match="parameter '0' must be a Tensor that requires grad"):
+        Adam([Tensor([1.0])])
+    with pytest.raises(ValueError, match="lr must be positive"):
+        SGD([parameter([1.0], [1.0])], lr=0)
+
+
+def test_the_adding_problem_data():
+    xs, targets = AddingProblem(10).batch(64, np.random.default_rng(0))
+    assert xs.shape == (10, 64, 2) and targets.shape == (64, 1)
+    assert np.all(xs[:, :, 1].sum(axis=0) == 2)
+    assert np.all(xs[:5, :, 1].sum(axis=0) == 1)  # one marker in each half
+    np.testing.assert_allclose((xs[:, :, 0] * xs[:, :, 1]).sum(axis=0), targets[:, 0])
+    xs, targets = AddingProblem(50).batch(20000, np.random.default_rng(1))
+    assert np.mean((targets - 1) ** 2) == pytest.approx(1 / 6, abs=0.01)  # the baseline the README quotes
+
+
+def test_the_default_text_is_the_zen_of_python():
+    assert zen_of_python().startswith("The Zen of Python, by Tim Peters\n\nBeautiful is better than ugly.")
+
+
+def test_short_runs_learn():
+    adding = train(Settings(length=10, steps=300, hidden_size=16, batch=32), quiet=True)
+    first = np.mean(adding["trainer"].losses[:10])
+    assert adding["test_loss"] < first / 20 and adding["test_loss"] < 0.05  # baseline 0.167
+    chars = train(Settings(task="chars", length=16, steps=150, hidden_size=32, batch=16), quiet=True)
+    assert chars["test_loss"] < np.mean(chars["trainer"].losses[:5]) / 1.5
+
+
+def test_checkpoint_resume_continues_identically(tmp_path):
+    settings = Settings(length=8, steps=6, hidden_size=4, batch=4)
+    straight = train(settings, quiet=True)["trainer"]
+    path = tmp_path / "run.npz"
+    train(Settings(**{**settings.__dict__, "steps": 3}), checkpoint=str(path), every=3, quiet=True)
+    resumed = train(settings, checkpoint=str(path), resume=True, quiet=True)["trainer"]
+    assert resumed.losses == straight.losses
+    for name, t in straight.parameters().items():
+        np.testing.assert_array_equal(resumed.parameters()[name].data, t.data)
+
+
+def test_checkpoint_errors_name_the_problem(tmp_path):
+    settings = Settings(length=8, steps=2, hidden_size=4, batch=4)
+    path = tmp_path / "run.npz"
+    train(settings, checkpoint=str(path), every=1, quiet=True)
+    with pytest.raises(ValueError, match="does not match this run: hidden_size 4 there, 5 here"):
+        Trainer(Settings(length=8, hidden_size=5)).load(path)
+    path.with_name("cut.npz").write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="cut.npz: corrupt or truncated"):
+        Trainer(settings).load(path.with_name("cut.npz"))
+    np.savez(tmp_path / "other.npz", a=np.ones(2))
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        Trainer(settings).load(tmp_path / "other.npz")
+
+
+def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    trainer = Trainer(Settings(length=8, hidden_size=4, batch=4))
+    path = trainer.save(tmp_path / "run.npz")
+    good = path.read_bytes()
+    trainer.train_step()
+
+    def crash(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save(path)
+    assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["run.npz"]
+
+
+def test_progress_plain_lines_off_a_terminal_and_nothing_when_quiet():
+    stream = io.StringIO()
+    progress = Progress(4, 0, quiet=False, every=2, stream=stream)
+    for step in range(1, 5):
+        progress.update(step, 0.5)
+    assert [line.split("  ")[0] for line in stream.getvalue().splitlines()] == ["step 2/4", "step 4/4"]
+    silent = io.StringIO()
+    quiet = Progress(4, 0, quiet=True, every=1, stream=silent)
+    quiet.update(1, 0.5)
+    quiet.write("text")
+    assert silent.getvalue() == ""
+
+
+def test_train_command_quiet_prints_nothing(tmp_path, capsys):
+    assert main(["train", "adding", "--length", "6", "--steps", "3", "--hidden-size", "3", "--quiet",
+                 "--checkpoint", str(tmp_path / "c.npz")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert json.loads(str(np.load(tmp_path / "c.npz")["meta/settings"]))["length"] == 6
+
+
+def test_train_command_chars_on_a_file_and_plots(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    text = tmp_path / "t.txt"
+    text.write_text("abcabcabcabcabcabcabcabcabcabcabcabc\n" * 3)
+    assert main(["train", "chars", "--text", str(text), "--steps", "4", "--every", "2", "--length", "8",
+                 "--hidden-size", "4", "--plot", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr()
+    assert "sampled:" in out.err and "held-out loss" in out.out
+    assert (tmp_path / "plots" / "loss.svg").exists() and (tmp_path / "plots" / "gradient-through-time.svg").exists()
+
+
+def test_train_command_errors(tmp_path, capsys):
+    assert main(["train", "chars", "--text", str(tmp_path / "none.txt"), "--steps", "1"]) == 2
+    assert "no such text file" in capsys.readouterr().err
+    assert main(["train", "adding", "--resume", "--steps", "1"]) == 2
+    assert "--resume needs --checkpoint" in capsys.readouterr().err
+    assert CharacterModel("x" * 40, 8).input_size == 1

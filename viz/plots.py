@@ -1,0 +1,90 @@
+"""Training pictures with matplotlib (the optional extra `plots`): the loss curve, and the vanishing-gradient
+picture, ‖∂L/∂h_t‖ against t for an untrained and a trained model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lstm.names import node_name
+from lstm.readout import Linear
+from lstm.sequence import LSTM
+from lstm.tasks import AddingProblem, CharacterModel
+from viz.graph import collect
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RuntimeError("plots need matplotlib: pip install 'lstm-autograd[plots]'") from None
+    return plt
+
+
+def hidden_gradient_norms(model: LSTM, readout: Linear, task: AddingProblem | CharacterModel,
+                          xs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """‖∂L/∂h_t‖ for every step, through the per-gate graph (the fused path has no h_t tensors to ask)."""
+    fused, model.fused = model.fused, False
+    try:
+        loss = task.loss(model, readout, xs, targets)
+        loss.backward(retain_grads=True)
+    finally:
+        model.fused = fused
+    nodes = {t.name: t for t in collect([loss]) if t.name}
+    norms = [np.linalg.norm(nodes[node_name(step, "hidden state update", "h_t")].grad)
+             for step in range(xs.shape[0])]
+    for parameter in (*model.parameters().values(), *readout.parameters().values()):
+        parameter.grad = None
+    return np.array(norms)
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
+    fig.savefig(temporary, bbox_inches="tight")
+    os.replace(temporary, path)
+    return path
+
+
+def loss_curve(losses: Sequence[float], path: str | os.PathLike, title: str = "training loss") -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, color="#c6dbef", linewidth=0.8, label="batch loss")
+    window = max(1, len(losses) // 50)
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    ax.plot(steps[window - 1:], smooth, color="#08519c", label=f"mean of {window}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, values in norms.items():
+        ax.plot(np.arange(len(values)), values, marker=".", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("‖∂L/∂h_t‖")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
