@@ -75,6 +75,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    # These two slow a current numpy's OpenBLAS; they are read when numpy loads, so the suite runs in a process
+    # of its own without them, and nothing else is touched.
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args.options], env=env).returncode
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import viz
     from lstm.compare import compare
@@ -132,11 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="print nothing")
     train.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
     train.set_defaults(run=cmd_train)
+
+    # its options belong to `python -m benchmarks`, which the command runs in a process of its own
+    bench = commands.add_parser("bench", add_help=False, help="time the engine against numpy, PyTorch and JAX "
+                                "(--sizes S,M,L --dtypes float64,float32 --repeats N --json; --help for all)")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, options = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.options = options
+    elif options:
+        parser.error(f"unrecognized arguments: {' '.join(options)}")
     try:
         return args.run(args)
     except (ValueError, OSError, RuntimeError) as error:

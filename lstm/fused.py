@@ -25,15 +25,16 @@ def _sigmoid_(z: np.ndarray) -> np.ndarray:
 
 
 def forward(xs, h0, c0, W_x, W_h, b):
-    """xs (T, B, X); W_x (4H, X), W_h (4H, H), b (4H,) stacked i, f, o, g. Returns (T, 2, B, H): h_t and c_t.
+    """xs (T, B, X); W_x (4H, X), W_h (4H, H), b (4H,) stacked i, f, o, g. Returns (2, T, B, H): every h_t,
+    then every c_t (each block contiguous, so backward's weight gradients read them without a copy).
 
-    Saves the gate activations (T, B, 4H) and tanh(c_t) (T, B, H): exactly what backward reads.
+    Saves the gate activations (T, B, 4H) and tanh(c_t) (T, B, H): what backward reads besides the output.
     """
     T, B, _ = xs.shape
     H = h0.shape[-1]
     z = (xs.reshape(T * B, -1) @ W_x.T).reshape(T, B, 4 * H)  # the input projections of every step at once
     z += b
-    out = np.empty((T, 2, B, H), dtype=z.dtype)
+    out = np.empty((2, T, B, H), dtype=z.dtype)
     tanh_c = np.empty((T, B, H), dtype=z.dtype)
     recurrent = np.empty((B, 4 * H), dtype=z.dtype)
     W_hT = W_h.T
@@ -45,7 +46,7 @@ def forward(xs, h0, c0, W_x, W_h, b):
             _sigmoid_(a[:, : 3 * H])
             np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
             i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c_new, h = out[t, 1], out[t, 0]
+            c_new, h = out[1, t], out[0, t]
             np.multiply(f, c, out=c_new)
             c_new += i * g
             np.tanh(c_new, out=tanh_c[t])
@@ -55,41 +56,41 @@ def forward(xs, h0, c0, W_x, W_h, b):
 
 
 def _joint(g_out, ans, xs, h0, c0, W_x, W_h, b, *, saved):
-    """Every operand's gradient: BPTT as in hand.py, with the weight gradients hoisted out of the loop."""
+    """Every operand's gradient: BPTT as in hand.py, with the weight gradients hoisted out of the loop.
+
+    Consumes the saved activations (the reverse pass calls it once per node; a second call needs a new forward).
+    """
     gates, tanh_cs = saved
     T, B, _ = xs.shape
     H = h0.shape[-1]
-    d_z = np.empty_like(gates)
+    hs, cs = ans
+    # ∇p of step t overwrites the gate activations of step t once they are read: the node's own buffer, no copy
+    d_z = gates
     d_h = np.zeros_like(h0)
     d_c = np.zeros_like(c0)
     for t in reversed(range(T)):
         a, tanh_c = gates[t], tanh_cs[t]
         i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        c_prev = c0 if t == 0 else ans[t - 1, 1]
-        d_h += g_out[t, 0]  # h_t feeds the loss and step t+1
-        d_c += g_out[t, 1]
+        c_prev = c0 if t == 0 else cs[t - 1]
+        d_h += g_out[0, t]  # h_t feeds the loss and step t+1
+        d_c += g_out[1, t]
         d_c += d_h * o * (1 - tanh_c * tanh_c)  # ∇c_t gathers the path through h_t
-        dz = d_z[t]
-        np.multiply(d_c * g, i * (1 - i), out=dz[:, :H])  # ∇_p i_t = (1−σ(p))σ(p)
-        np.multiply(d_c * c_prev, f * (1 - f), out=dz[:, H:2 * H])
-        np.multiply(d_h * tanh_c, o * (1 - o), out=dz[:, 2 * H:3 * H])
-        np.multiply(d_c * i, 1 - g * g, out=dz[:, 3 * H:])  # ∇_p g_t = 1−tanh²(p)
+        d_i = d_c * g * i * (1 - i)  # ∇_p i_t = (1−σ(p))σ(p)
+        d_f = d_c * c_prev * f * (1 - f)
+        d_o = d_h * tanh_c * o * (1 - o)
+        d_g = d_c * i * (1 - g * g)  # ∇_p g_t = 1−tanh²(p)
         d_c *= f  # ∇c_{t−1} = ∇c_t ⊙ f_t
+        dz = d_z[t]
+        dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:] = d_i, d_f, d_o, d_g
         d_h = dz @ W_h  # ∇h_{t−1}: the four gates' v = W_h h_{t−1}
     flat = d_z.reshape(T * B, 4 * H)
-    h_prev = np.concatenate([h0[None], ans[:-1, 0]]).reshape(T * B, H)
-    return (
-        (flat @ W_x).reshape(xs.shape),
-        d_h,
-        d_c,
-        flat.T @ xs.reshape(T * B, -1),
-        flat.T @ h_prev,
-        flat.sum(axis=0),
-    )
+    d_W_h = flat[B:].T @ hs[:-1].reshape(-1, H) + flat[:B].T @ h0  # h_{t−1}: h_0, then h_1 … h_{T−1}
+    return (flat @ W_x).reshape(xs.shape), d_h, d_c, flat.T @ xs.reshape(T * B, -1), d_W_h, flat.sum(axis=0)
 
 
 def _pick(k):
-    return lambda g, ans, *operands, saved: _joint(g, ans, *operands, saved=saved)[k]
+    """One operand's gradient alone; works on a copy, since the joint backward consumes what was saved."""
+    return lambda g, ans, *operands, saved: _joint(g, ans, *operands, saved=(saved[0].copy(), saved[1]))[k]
 
 
 lstm_sequence = Primitive(
@@ -107,5 +108,5 @@ def run(params: dict[str, Tensor], xs: Tensor, h0: Tensor, c0: Tensor) -> tuple[
     """(hs, h_T, c_T) for batched xs (T, B, X) through the fused primitive."""
     stacked = [concat(*(params[f"{w}{k}"] for k, _, _ in GATES), axis=0) for w in ("W_x", "W_h", "b_")]
     out = lstm_sequence(xs, h0, c0, *stacked)
-    hs = out[:, 0]
-    return hs, hs[-1], out[-1, 1]
+    hs = out[0]
+    return hs, hs[-1], out[1, -1]

@@ -50,11 +50,11 @@ def test_each_declared_partial_of_the_fused_primitive_passes_gradcheck():
     operands = [Tensor(rng.standard_normal(shape) * 0.5, requires_grad=True, name=name) for name, shape in
                 [("xs", (T, B, X)), ("h0", (B, H)), ("c0", (B, H)), ("W_x", (4 * H, X)), ("W_h", (4 * H, H)),
                  ("b", (4 * H,))]]
-    weights = rng.standard_normal((T, 2, B, H))
+    weights = rng.standard_normal((2, T, B, H))
     assert gradcheck(lambda *ops: (lstm_sequence(*ops) * weights).sum(), operands)
-    out = lstm_sequence(*operands)
     node_operands = [t.data for t in operands]
-    for k in range(len(operands)):  # one partial alone gives what the joint backward gives
-        alone = lstm_sequence.vjp(k, weights, out.data, node_operands, out.params)
-        joint = lstm_sequence.gradients(weights, out.data, operands, out.params)[k]
-        np.testing.assert_array_equal(alone, joint)
+    out = lstm_sequence(*operands)
+    alone = [lstm_sequence.vjp(k, weights, out.data, node_operands, out.params) for k in range(len(operands))]
+    joint = lstm_sequence.gradients(weights, out.data, operands, out.params)  # one partial alone gives the same
+    for a, j in zip(alone, joint, strict=True):
+        np.testing.assert_array_equal(a, j)
