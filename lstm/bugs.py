@@ -88,7 +88,7 @@ BUGS = {bug.name: bug for bug in (
         wrong="dW_h += d_p.T @ h",
         right="dW_h += d_p.T @ h_prev",
         violates="∇_{W_h} v = h_{t−1}ᵀ",
-        lines=_replace("∇_{W_h} v", "h_tᵀ", lambda u, s, P, k: u.T @ s.h),
+        lines=_replace("∇_{W_h} v", "h_tᵀ", lambda u, s, P, k: hand.rows(u).T @ hand.rows(s.h)),
         fails=("W_hi", "W_hf", "W_ho", "W_hg", *(f"{section}: ∇_{{W_h{k}}} v = h_tᵀ" for k, section, _ in hand.GATES)),
     ),
     Bug(

@@ -104,9 +104,8 @@ class Problem:
 
     def loss(self) -> float:
         """Σ_t hs_t·dhs_t + h_T·dh_T + c_T·dc_T, by the plain numpy forward pass."""
-        steps = hand.forward(self.params, self.xs, self.h0, self.c0)
-        hs = np.stack([s.h for s in steps])
-        return float((hs * self.dhs).sum() + (steps[-1].h * self.dh_T).sum() + (steps[-1].c * self.dc_T).sum())
+        seq = hand.forward(self.params, self.xs, self.h0, self.c0)
+        return float((seq.h * self.dhs).sum() + (seq.h[-1] * self.dh_T).sum() + (seq.c[-1] * self.dc_T).sum())
 
 
 @dataclass
@@ -268,14 +267,15 @@ def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]
 
 
 def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
-    steps = hand.forward(problem.params, problem.xs, problem.h0, problem.c0)
+    seq = hand.forward(problem.params, problem.xs, problem.h0, problem.c0)
     rng = np.random.default_rng(seed + 3)
     rows = []
     for formula in lines.values():
         for k in [k for k, _, _ in GATES] if formula.section == "gate" else [None]:
             section = SECTION_OF_GATE[k] if k else formula.section
             worst, relative, failing, shape = 0.0, 0.0, [], ()
-            for t, s in enumerate(steps):
+            for t in range(len(problem.xs)):
+                s = seq.at(t)
                 child = resolve(run, formula.child, section, t, k)
                 parent = resolve(run, formula.parent, section, t, k)
                 u = rng.standard_normal(child.shape).astype(child.dtype)

@@ -25,13 +25,20 @@ from lstm.names import GATES, NAMES, node_name
 
 
 def sigmoid(p: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(p))
-    return np.where(p >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + e^−p): accurate on both tails; e^−p overflows to inf below p = −709, giving exactly 0."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-p))
+
+
+def rows(a: np.ndarray) -> np.ndarray:
+    """(…, n) → (rows, n): one step's batch, or every step's at once, as the rows of one matrix."""
+    return a.reshape(-1, a.shape[-1])
 
 
 @dataclass
 class Step:
-    """What the forward pass of step t keeps for the backward pass."""
+    """What the forward pass keeps for the backward pass: one step's arrays (B, ·), or, for the whole
+    sequence, every step's stacked over time (T, B, ·); `at(t)` is step t."""
 
     x: np.ndarray        # x_t
     h_prev: np.ndarray   # h_{t−1}
@@ -41,22 +48,29 @@ class Step:
     tanh_c: np.ndarray   # the hidden state update's q = tanh(c_t)
     h: np.ndarray        # h_t
 
+    def at(self, t: int) -> Step:
+        return Step(self.x[t], self.h_prev[t], self.c_prev[t], {k: g[t] for k, g in self.gate.items()}, self.c[t],
+                    self.tanh_c[t], self.h[t])
 
-def forward(params: dict[str, np.ndarray], xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> list[Step]:
-    """The forward pass, batched: xs (T, B, X), h0 and c0 (B, H)."""
-    steps = []
-    h, c = h0, c0
-    for x in xs:
-        gate = {}
+
+def forward(params: dict[str, np.ndarray], xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Step:
+    """The forward pass, batched: xs (T, B, X), h0 and c0 (B, H); every array stacked over time."""
+    T, B, _ = xs.shape
+    H = h0.shape[-1]
+    dtype = np.result_type(xs, h0)
+    hs, cs = np.empty((T + 1, B, H), dtype), np.empty((T + 1, B, H), dtype)  # h_0 … h_T, c_0 … c_T
+    hs[0], cs[0] = h0, c0
+    gate = {k: np.empty((T, B, H), dtype) for k, _, _ in GATES}
+    tanh_c = np.empty((T, B, H), dtype)
+    q = {k: xs @ params[f"W_x{k}"].T for k, _, _ in GATES}  # q = W_xk x_t, for every t in one product
+    for t in range(T):
         for k, _, _ in GATES:
-            p = x @ params[f"W_x{k}"].T + h @ params[f"W_h{k}"].T + params[f"b_{k}"]  # p = q + v + b_k
-            gate[k] = np.tanh(p) if k == "g" else sigmoid(p)  # g_t = tanh(p) (erratum b: not σ(p))
-        c_new = gate["f"] * c + gate["i"] * gate["g"]  # c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
-        tanh_c = np.tanh(c_new)
-        h_new = gate["o"] * tanh_c  # h_t = o_t ⊙ tanh(c_t)
-        steps.append(Step(x, h, c, gate, c_new, tanh_c, h_new))
-        h, c = h_new, c_new
-    return steps
+            p = q[k][t] + hs[t] @ params[f"W_h{k}"].T + params[f"b_{k}"]  # p = q + v + b_k
+            gate[k][t] = np.tanh(p) if k == "g" else sigmoid(p)  # g_t = tanh(p) (erratum b: not σ(p))
+        cs[t + 1] = gate["f"][t] * cs[t] + gate["i"][t] * gate["g"][t]  # c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
+        tanh_c[t] = np.tanh(cs[t + 1])
+        hs[t + 1] = gate["o"][t] * tanh_c[t]  # h_t = o_t ⊙ tanh(c_t)
+    return Step(xs, hs[:-1], cs[:-1], gate, cs[1:], tanh_c, hs[1:])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -97,10 +111,10 @@ _FORMULAS = (
     # p = q + v + b_k, q = W_xk x_t, v = W_hk h_{t−1}: the same lines under every gate
     Formula("gate", "p", "q", "1", lambda u, s, P, k: u),
     Formula("gate", "p", "v", "1", lambda u, s, P, k: u),
-    Formula("gate", "p", "b", "1", lambda u, s, P, k: u.sum(axis=0)),  # b_k is shared by the batch
-    Formula("gate", "q", "W_x", "x_tᵀ", lambda u, s, P, k: u.T @ s.x),  # erratum c: uᵀ x_t is (H, X)
+    Formula("gate", "p", "b", "1", lambda u, s, P, k: rows(u).sum(axis=0)),  # b_k is shared by the batch
+    Formula("gate", "q", "W_x", "x_tᵀ", lambda u, s, P, k: rows(u).T @ rows(s.x)),  # erratum c: uᵀ x_t, (H, X)
     Formula("gate", "q", "x_t", "W_xᵀ", lambda u, s, P, k: u @ P[f"W_x{k}"]),
-    Formula("gate", "v", "W_h", "h_{t-1}ᵀ", lambda u, s, P, k: u.T @ s.h_prev),  # erratum a: v, not q
+    Formula("gate", "v", "W_h", "h_{t-1}ᵀ", lambda u, s, P, k: rows(u).T @ rows(s.h_prev)),  # erratum a: v
     Formula("gate", "v", "h_{t-1}", "W_hᵀ", lambda u, s, P, k: u @ P[f"W_h{k}"]),
     # c_t = q + p, q = f_t ⊙ c_{t−1}, p = i_t ⊙ g_t
     Formula("cell state update", "c_t", "q", "1", lambda u, s, P, k: u),
@@ -154,41 +168,47 @@ def cell_state_update(d_c: np.ndarray, s: Step, P, lines=LINES):
     }, lines["∇_{c_{t-1}} q"].line(d_q, s, P, None)
 
 
-def gate(k: str, d_y: np.ndarray, s: Step, P, grads: dict[str, np.ndarray], lines=LINES):
-    """One gate's section: ∇_p y, then p = q + v + b_k into W_xk, W_hk, b_k, x_t and h_{t−1}.
+def gate(k: str, d_y: np.ndarray, s: Step, P, lines=LINES):
+    """One gate's section at step t: ∇_p y, then p = q + v + b_k back to q, v, and through v to h_{t−1}.
 
-    Adds the parameter gradients into `grads`; returns this gate's share of ∇x_t and of ∇h_{t−1}, and the
-    gradients at its own p, q and v.
+    Returns this gate's share of ∇h_{t−1} and the gradients at its p, q and v. The lines into W_xk, W_hk, b_k
+    and x_t do not feed the recurrence, so they wait for every step and run once: `gate_parameters`.
     """
     symbol = {"i": "i_t", "f": "f_t", "o": "o_t", "g": "g_t"}[k]
     d_p = lines[f"∇_p {symbol}"].line(d_y, s, P, k)
     d_q = lines["∇_q p"].line(d_p, s, P, k)
     d_v = lines["∇_v p"].line(d_p, s, P, k)
-    grads[f"b_{k}"] += lines["∇_b p"].line(d_p, s, P, k)
-    grads[f"W_x{k}"] += lines["∇_{W_x} q"].line(d_q, s, P, k)
-    grads[f"W_h{k}"] += lines["∇_{W_h} v"].line(d_v, s, P, k)
-    inside = {"p": d_p, "q": d_q, "v": d_v}
-    return lines["∇_{x_t} q"].line(d_q, s, P, k), lines["∇_{h_{t-1}} v"].line(d_v, s, P, k), inside
+    return lines["∇_{h_{t-1}} v"].line(d_v, s, P, k), {"p": d_p, "q": d_q, "v": d_v}
 
 
-def input_gate(d_i, s, P, grads, lines=LINES):
+def gate_parameters(k: str, inside: dict[str, np.ndarray], seq: Step, P, grads: dict[str, np.ndarray],
+                    lines=LINES) -> np.ndarray:
+    """The gate's lines into its parameters and x_t, applied to every step at once (each sums over the steps
+    and the batch): ∇W_xk = Σ_t ∇q_tᵀ x_t, ∇W_hk = Σ_t ∇v_tᵀ h_{t−1}, ∇b_k = Σ_t ∇p_t. Returns its share of ∇x_t."""
+    grads[f"b_{k}"] = lines["∇_b p"].line(inside["p"], seq, P, k)
+    grads[f"W_x{k}"] = lines["∇_{W_x} q"].line(inside["q"], seq, P, k)
+    grads[f"W_h{k}"] = lines["∇_{W_h} v"].line(inside["v"], seq, P, k)
+    return lines["∇_{x_t} q"].line(inside["q"], seq, P, k)
+
+
+def input_gate(d_i, s, P, lines=LINES):
     """i_t = σ(W_xi x_t + W_hi h_{t−1} + b_i)  (erratum d: one closing parenthesis too many in the source)."""
-    return gate("i", d_i, s, P, grads, lines)
+    return gate("i", d_i, s, P, lines)
 
 
-def forget_gate(d_f, s, P, grads, lines=LINES):
+def forget_gate(d_f, s, P, lines=LINES):
     """f_t = σ(W_xf x_t + W_hf h_{t−1} + b_f)."""
-    return gate("f", d_f, s, P, grads, lines)
+    return gate("f", d_f, s, P, lines)
 
 
-def output_gate(d_o, s, P, grads, lines=LINES):
+def output_gate(d_o, s, P, lines=LINES):
     """o_t = σ(W_xo x_t + W_ho h_{t−1} + b_o)."""
-    return gate("o", d_o, s, P, grads, lines)
+    return gate("o", d_o, s, P, lines)
 
 
-def gate_gate(d_g, s, P, grads, lines=LINES):
+def gate_gate(d_g, s, P, lines=LINES):
     """g_t = tanh(W_xg x_t + W_hg h_{t−1} + b_g)."""
-    return gate("g", d_g, s, P, grads, lines)
+    return gate("g", d_g, s, P, lines)
 
 
 GATE_SECTIONS = (input_gate, forget_gate, output_gate, gate_gate)  # in the order of GATES
@@ -215,32 +235,38 @@ def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLO
     single = xs.ndim == 2  # (T, X): one sequence without a batch axis
     batched = _with_batch_axis if single else _as_array
     xs_b, h0_b, c0_b, dhs_b = batched(xs), batched(h0), batched(c0), batched(dhs)
-    steps = forward(P, xs_b, h0_b, c0_b)
+    seq = forward(P, xs_b, h0_b, c0_b)
 
-    grads = {name: np.zeros_like(P[name]) for name in NAMES}
-    d_xs = np.zeros_like(xs_b)
+    grads: dict[str, np.ndarray] = {}
+    inside = {k: {name: np.empty_like(seq.h) for name in ("p", "q", "v")} for k, _, _ in GATES}
     d_h_next = np.zeros_like(h0_b) if dh_T is None else batched(dh_T).copy()
     d_c_next = np.zeros_like(c0_b) if dc_T is None else batched(dc_T).copy()
     trace: dict[str, np.ndarray] = {}
-    for t in reversed(range(len(steps))):
-        s = steps[t]
+    for t in reversed(range(len(xs_b))):
+        s = seq.at(t)
         d_h = dhs_b[t] + d_h_next  # h_t feeds the loss at t and step t+1
         d_o, d_c = hidden_state_update(d_h, d_c_next, s, P, lines, flow)
         d_gates, d_c_prev = cell_state_update(d_c, s, P, lines)
         d_gates["o"] = d_o
         d_h_prev = np.zeros_like(s.h_prev)
         for (k, section, symbol), gate_section in zip(GATES, GATE_SECTIONS, strict=True):
-            d_x, d_hk, inside = gate_section(d_gates[k], s, P, grads, lines)
-            d_xs[t] += d_x  # ∇x_t sums the four gates' q = W_xk x_t
+            d_hk, mine = gate_section(d_gates[k], s, P, lines)
             d_h_prev += d_hk  # ∇h_{t−1} sums the four gates' v = W_hk h_{t−1}
+            for name, g in mine.items():
+                inside[k][name][t] = g
             trace[node_name(t, section, symbol)] = d_gates[k]
-            trace.update({node_name(t, section, name): g for name, g in inside.items()})
         trace[node_name(t, "hidden state update", "h_t")] = d_h
         trace[node_name(t, "cell state update", "c_t")] = d_c
         d_h_next, d_c_next = flow.carry(d_h_prev, d_c_prev)
 
+    # ∇x_t sums the four gates' q = W_xk x_t
+    d_xs = sum(gate_parameters(k, inside[k], seq, P, grads, lines) for k, _, _ in GATES)
+    for k, section, _ in GATES:
+        for name, g in inside[k].items():
+            trace.update({node_name(t, section, name): g[t] for t in range(len(xs_b))})
     unbatch = (lambda a: a[..., 0, :]) if single else (lambda a: a)
-    grads.update(xs=unbatch(d_xs), h0=unbatch(d_h_next), c0=unbatch(d_c_next))
+    grads = {name: grads[name] for name in NAMES} | {"xs": unbatch(d_xs), "h0": unbatch(d_h_next),
+                                                     "c0": unbatch(d_c_next)}
     return grads, {name: unbatch(g) for name, g in trace.items()}
 
 
