@@ -57,6 +57,9 @@ class Primitive:
             params = {**params, "saved": saved}
         return result(data, self, operands, params)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_vjps", tuple(p.vjp for p in self.partials))  # read on every backward step
+
     def partial(self, k: int) -> Partial:
         return self.partials[0 if self.variadic else k]
 
@@ -76,8 +79,7 @@ class Primitive:
             vjp = self.partials[0].vjp
             return [vjp(g, ans, *operands, argnum=k, **params) if p.requires_grad else None
                     for k, p in enumerate(parents)]
-        return [partial.vjp(g, ans, *operands, **params) if p.requires_grad else None
-                for partial, p in zip(self.partials, parents, strict=True)]
+        return [vjp(g, ans, *operands, **params) if p.requires_grad else None for vjp, p in zip(self._vjps, parents)]
 
     def formula(self, k: int, operand_names: Sequence[str]) -> str:
         """The partial of operand k with the operands' names filled in, e.g. `(1−σ(p))σ(p)`."""
@@ -111,9 +113,9 @@ def _matmul(a: Array, b: Array) -> Array:
 
 
 def _sigmoid(x: Array) -> Array:
-    # exp of −|x| only, so nothing overflows at ±1000 and the limits come out exactly 0 and 1.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # Accurate on both tails; e^−x overflows to inf below x = −709 and 1/(1 + inf) is exactly 0, as it should be.
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 def _sum_back(g: Array, x: Array, axis: Any, keepdims: bool) -> Array:
@@ -178,10 +180,11 @@ matmul = Primitive("matmul", "@", _matmul, (
     Partial("{0}ᵀ", lambda g, ans, a, b: np.multiply.outer(a, g) if a.ndim == 1 else a.T @ g),
 ))
 sigmoid = Primitive("sigmoid", "σ", _sigmoid, (
-    Partial("(1−σ({0}))σ({0})", lambda g, ans, p: g * (1 - ans) * ans),
+    # g·σ − g·σ·σ: the same product without a Python scalar, which costs numpy more than an array operand
+    Partial("(1−σ({0}))σ({0})", lambda g, ans, p: (ga := g * ans) - ga * ans),
 ))
 tanh = Primitive("tanh", "tanh", np.tanh, (
-    Partial("1−tanh²({0})", lambda g, ans, p: g * (1 - ans * ans)),
+    Partial("1−tanh²({0})", lambda g, ans, p: g - g * ans * ans),
 ))
 exp = Primitive("exp", "exp", np.exp, (
     Partial("exp({0})", lambda g, ans, x: g * ans),

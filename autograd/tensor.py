@@ -165,32 +165,38 @@ class Tensor:
         # topological order, found without recursion, at any depth.
         self._pending = seed
         queue = [(-self._order, self)]
+        keep_graph = retain_graph or retain_grads
+        pop, push = heapq.heappop, heapq.heappush
         try:
             while queue:
-                node = heapq.heappop(queue)[1]
-                g, node._pending = node._pending, None
-                if node.op is None or retain_grads:
+                node = pop(queue)[1]
+                g = node._pending
+                node._pending = None
+                op = node.op
+                if op is None or retain_grads:
                     node.grad = g.copy() if node.grad is None else node.grad + g
-                if node.op is None:
-                    continue
+                    if op is None:
+                        continue
                 parents = node.parents
                 if parents is None:
                     raise RuntimeError(
                         f"backward: the graph through {node._label()} was freed by an earlier backward; "
                         "call the first backward with retain_graph=True to walk it twice"
                     )
-                for parent, pg in zip(parents, node.op.gradients(g, node.data, parents, node.params), strict=True):
+                grads = op.gradients(g, node.data, parents, node.params)
+                if not keep_graph:
+                    node.parents = None
+                for parent, pg in zip(parents, grads):
                     if pg is None:
                         continue
                     if pg.shape != parent.data.shape:
                         pg = unbroadcast(pg, parent.data.shape)
-                    if parent._pending is None:
+                    pending = parent._pending
+                    if pending is None:
                         parent._pending = pg
-                        heapq.heappush(queue, (-parent._order, parent))
+                        push(queue, (-parent._order, parent))
                     else:
-                        parent._pending = parent._pending + pg
-                if not (retain_graph or retain_grads):
-                    node.parents = None
+                        parent._pending = pending + pg
         finally:
             for _, left in queue:  # after an error, leave no half-accumulated gradient behind
                 left._pending = None
