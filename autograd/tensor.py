@@ -186,7 +186,7 @@ class Tensor:
                 grads = op.gradients(g, node.data, parents, node.params)
                 if not keep_graph:
                     node.parents = None
-                for parent, pg in zip(parents, grads):
+                for parent, pg in zip(parents, grads, strict=True):
                     if pg is None:
                         continue
                     if pg.shape != parent.data.shape:
