@@ -79,7 +79,8 @@ class Primitive:
             vjp = self.partials[0].vjp
             return [vjp(g, ans, *operands, argnum=k, **params) if p.requires_grad else None
                     for k, p in enumerate(parents)]
-        return [vjp(g, ans, *operands, **params) if p.requires_grad else None for vjp, p in zip(self._vjps, parents, strict=True)]
+        return [vjp(g, ans, *operands, **params) if p.requires_grad else None
+                for vjp, p in zip(self._vjps, parents, strict=True)]
 
     def formula(self, k: int, operand_names: Sequence[str]) -> str:
         """The partial of operand k with the operands' names filled in, e.g. `(1−σ(p))σ(p)`."""
