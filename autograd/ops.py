@@ -26,6 +26,10 @@ class Partial:
 
     formula: str
     vjp: Callable[..., Array]
+    # For a partial that scatters into a mostly-zero gradient (indexing): `accumulate(into, g, ans, *operands,
+    # **params)` adds the contribution into an array the engine owns, in place. Its vjp then returns a fresh
+    # array, which the engine may own. So T slices of one input cost one buffer, not T full-size sums.
+    accumulate: Callable[..., None] | None = None
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,10 @@ class Primitive:
     symbol: str
     forward: Callable[..., Array]
     partials: tuple[Partial, ...]
-    variadic: bool = False  # one partial serves every operand; its vjp is told which by `argnum`
+    # One partial serves any number of operands; its vjp is told which by `argnum`. A variadic primitive also
+    # gives `joint`, so the reverse pass makes one call for all its operands, not one per operand (each of which
+    # would be handed all of them: quadratic for a stack of T steps).
+    variadic: bool = False
     # For a primitive whose partials share most of their work (a fused LSTM): all operands' gradients at once,
     # `joint(g, ans, *operands, **params)` → one gradient per operand. Each Partial still gives its own.
     joint: Callable[..., Sequence[Array]] | None = None
@@ -58,6 +65,8 @@ class Primitive:
         return result(data, self, operands, params)
 
     def __post_init__(self) -> None:
+        if self.variadic and self.joint is None:
+            raise ValueError(f"{self.name}: a variadic primitive must give `joint`")
         object.__setattr__(self, "_vjps", tuple(p.vjp for p in self.partials))  # read on every backward step
 
     def partial(self, k: int) -> Partial:
@@ -75,10 +84,6 @@ class Primitive:
         if self.joint is not None:
             return [pg if p.requires_grad else None
                     for p, pg in zip(parents, self.joint(g, ans, *operands, **params), strict=True)]
-        if self.variadic:
-            vjp = self.partials[0].vjp
-            return [vjp(g, ans, *operands, argnum=k, **params) if p.requires_grad else None
-                    for k, p in enumerate(parents)]
         return [vjp(g, ans, *operands, **params) if p.requires_grad else None
                 for vjp, p in zip(self._vjps, parents, strict=True)]
 
@@ -130,13 +135,17 @@ def _mean_back(g: Array, x: Array, axis: Any, keepdims: bool) -> Array:
     return _sum_back(g, x, axis, keepdims) / count
 
 
+def _getitem_into(into: Array, g: Array, ans: Array, x: Array, index: Any) -> None:
+    basic = index if isinstance(index, tuple) else (index,)
+    if all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in basic):
+        into[index] += g  # basic indexing selects each element at most once
+    else:
+        np.add.at(into, index, g)  # an index array may repeat an element: its gradients add up
+
+
 def _getitem_back(g: Array, ans: Array, x: Array, index: Any) -> Array:
     out = np.zeros_like(x)
-    if all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in (index if isinstance(index, tuple)
-                                                                          else (index,))):
-        out[index] = g  # basic indexing selects each element at most once
-    else:
-        np.add.at(out, index, g)  # an index array may repeat an element: its gradients add up
+    _getitem_into(out, g, ans, x, index)
     return out
 
 
@@ -160,7 +169,7 @@ def _log_softmax(x: Array, axis: int) -> Array:
 
 add = Primitive("add", "+", lambda *xs: functools.reduce(np.add, xs), (  # p = q + v + b_k is one node
     Partial("1", lambda g, ans, *xs, argnum: g),
-), variadic=True)
+), variadic=True, joint=lambda g, ans, *xs: [g] * len(xs))
 sub = Primitive("sub", "−", np.subtract, (
     Partial("1", lambda g, ans, a, b: g),
     Partial("−1", lambda g, ans, a, b: -g),
@@ -206,14 +215,14 @@ transpose = Primitive("transpose", "ᵀ", lambda x, axes=None: np.transpose(x, a
     Partial("(·)ᵀ", lambda g, ans, x, axes=None: _transpose_back(g, ans, x, axes)),
 ))
 getitem = Primitive("getitem", "[]", lambda x, index: x[index], (
-    Partial("1 at [index]", lambda g, ans, x, index: _getitem_back(g, ans, x, index)),
+    Partial("1 at [index]", _getitem_back, accumulate=_getitem_into),
 ))
 concat = Primitive("concat", "‖", lambda *xs, axis=0: np.concatenate(xs, axis=axis), (
     Partial("1 on its block", _concat_back),
-), variadic=True)
+), variadic=True, joint=lambda g, ans, *xs, axis=0: np.split(g, np.cumsum([x.shape[axis] for x in xs])[:-1], axis))
 stack = Primitive("stack", "stack", lambda *xs, axis=0: np.stack(xs, axis=axis), (
     Partial("1 on its slice", lambda g, ans, *xs, argnum, axis=0: np.take(g, argnum, axis=axis)),
-), variadic=True)
+), variadic=True, joint=lambda g, ans, *xs, axis=0: [np.take(g, k, axis=axis) for k in range(len(xs))])
 log_softmax = Primitive("log_softmax", "log softmax", lambda x, axis=-1: _log_softmax(x, axis), (
     Partial("I − softmax({0})",
             lambda g, ans, x, axis=-1: g - np.exp(ans) * g.sum(axis=axis, keepdims=True)),

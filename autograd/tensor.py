@@ -167,11 +167,15 @@ class Tensor:
         queue = [(-self._order, self)]
         keep_graph = retain_graph or retain_grads
         pop, push = heapq.heappop, heapq.heappush
+        # Gradient buffers this pass allocated itself and may add into in place. A buffer stops being owned when
+        # its tensor is reached: from then on it is `g`, which vjps may hand on unchanged to several operands.
+        owned: dict[int, np.ndarray] = {}
         try:
             while queue:
                 node = pop(queue)[1]
                 g = node._pending
                 node._pending = None
+                owned.pop(id(g), None)
                 op = node.op
                 if op is None or retain_grads:
                     node.grad = g.copy() if node.grad is None else node.grad + g
@@ -183,10 +187,15 @@ class Tensor:
                         f"backward: the graph through {node._label()} was freed by an earlier backward; "
                         "call the first backward with retain_graph=True to walk it twice"
                     )
-                grads = op.gradients(g, node.data, parents, node.params)
+                into = op.partials[0].accumulate
+                if into is not None and id(parents[0]._pending) in owned:
+                    into(parents[0]._pending, g, node.data, parents[0].data, **node.params)
+                    grads = ()
+                else:
+                    grads = op.gradients(g, node.data, parents, node.params)
                 if not keep_graph:
                     node.parents = None
-                for parent, pg in zip(parents, grads, strict=True):
+                for parent, pg in zip(parents, grads, strict=False):  # no grads when accumulated in place
                     if pg is None:
                         continue
                     if pg.shape != parent.data.shape:
@@ -195,8 +204,12 @@ class Tensor:
                     if pending is None:
                         parent._pending = pg
                         push(queue, (-parent._order, parent))
+                        if into is not None:
+                            owned[id(pg)] = pg
+                    elif id(pending) in owned:
+                        np.add(pending, pg, out=pending)
                     else:
-                        parent._pending = pending + pg
+                        parent._pending = owned[id(pending)] = pending + pg
         finally:
             for _, left in queue:  # after an error, leave no half-accumulated gradient behind
                 left._pending = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from benchmarks.suite import as_dict, run_suite
+from benchmarks.suite import as_dict, results_from_json, run_suite
 from benchmarks.table import format_results
 from benchmarks.workload import SIZES
 
@@ -19,7 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--table-from", metavar="FILE", help="print the table of results saved with --json")
     args = parser.parse_args(argv)
+    if args.table_from:
+        print(format_results(results_from_json(json.loads(Path(args.table_from).read_text()))))
+        return 0
     sizes, dtypes = args.sizes.split(","), args.dtypes.split(",")
     unknown = [s for s in sizes if s not in SIZES] + [d for d in dtypes if d not in ("float64", "float32")]
     if unknown or args.repeats < 1:

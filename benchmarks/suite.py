@@ -197,3 +197,8 @@ def run_suite(sizes: list[str], dtypes: list[str], repeats: int, with_memory: bo
 
 def as_dict(results: Results) -> dict:
     return asdict(results)
+
+
+def results_from_json(data: dict) -> Results:
+    return Results(data["environment"], [Timing(**t) for t in data["timings"]], data["overhead"], data["memory"],
+                   data["scaling"])

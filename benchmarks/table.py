@@ -27,6 +27,8 @@ def format_results(r: Results) -> str:
         for t in rows:
             lines.append(f"{t.implementation:34} {t.median_ms:10.3f} {t.min_ms:9.3f}–{t.max_ms:<9.3f} "
                          f"{t.ratio_to_floor:7.2f} {t.ratio_to_numpy:7.2f} {t.gflops:8.1f}")
+    lines += ["", "HIPS autograd: not measured here; its package is also named `autograd` and cannot share a process",
+              "or an environment with this engine (see docs/performance.md)."]
     lines += ["", "per-op overhead: a chain of 2,000 elementwise ops on shape (4,), µs per op"]
     lines += [f"  {name:34} {us:7.2f}" for name, us in r.overhead.items()]
     if r.memory:

@@ -39,8 +39,8 @@ def _replace(key: str, text: str, line) -> dict[str, Formula]:
     return {key: dataclasses.replace(hand.LINES[key], text=text, line=line)}
 
 
-def _through_time(*symbols: str) -> tuple[str, ...]:
-    return tuple(f"∇{s}" for s in symbols)
+# the report's "through time" rows, all of which a mistake that spreads back through the steps fails
+EVERY_STEP = tuple(f"∇{symbol}" for symbol in ("h_t", "c_t", "i_t", "f_t", "o_t", "g_t"))
 
 
 BUGS = {bug.name: bug for bug in (
@@ -53,7 +53,7 @@ BUGS = {bug.name: bug for bug in (
         lines={**_replace("∇_{o_t} h_t", "c_t", lambda u, s, P, k: u * s.c),
                **_replace("∇_{c_t} q", "1", lambda u, s, P, k: u)},
         fails=(*ALL_GRADIENTS, "hidden state update: ∇_{o_t} h_t = c_t", "hidden state update: ∇_{c_t} q = 1",
-               *_through_time("h_t", "c_t", "i_t", "f_t", "o_t", "g_t")),
+               *EVERY_STEP),
     ),
     Bug(
         "forget-no-sigmoid-derivative",
@@ -62,7 +62,7 @@ BUGS = {bug.name: bug for bug in (
         right="d_p_f = d_f * f * (1 - f)",
         violates="∇_p f_t = (1−σ(p))σ(p)",
         lines=_replace("∇_p f_t", "1", lambda u, s, P, k: u),
-        fails=(*ALL_GRADIENTS, "forget gate: ∇_p f_t = 1", *_through_time("h_t", "c_t", "i_t", "f_t", "o_t", "g_t")),
+        fails=(*ALL_GRADIENTS, "forget gate: ∇_p f_t = 1", *EVERY_STEP),
     ),
     Bug(
         "no-carry",
@@ -71,7 +71,7 @@ BUGS = {bug.name: bug for bug in (
         right="d_h_next, d_c_next = d_h_prev, d_c_prev",
         violates="∇h_{t−1} = Σ_k ∇_{h_{t−1}} v_k and ∇c_{t−1} = ∇c_t ⊙ f_t, the BPTT lines the derivation leaves out",
         flow={"carry": lambda dh, dc: (0 * dh, 0 * dc)},
-        fails=(*ALL_GRADIENTS, *_through_time("h_t", "c_t", "i_t", "f_t", "o_t", "g_t")),
+        fails=(*ALL_GRADIENTS, *EVERY_STEP),
     ),
     Bug(
         "c-assigned",
@@ -80,7 +80,7 @@ BUGS = {bug.name: bug for bug in (
         right="d_c = d_h * o * (1 - tanh(c)**2) + d_c_next",
         violates="∇c_t = ∇_{c_t}h_t ∇h_t + ∇c_t from step t+1, the BPTT line the derivation leaves out",
         flow={"gather_c": lambda through_h, from_next: through_h},
-        fails=(*ALL_GRADIENTS, *_through_time("h_t", "c_t", "i_t", "f_t", "o_t", "g_t")),
+        fails=(*ALL_GRADIENTS, *EVERY_STEP),
     ),
     Bug(
         "w-h-uses-h-t",
@@ -99,7 +99,7 @@ BUGS = {bug.name: bug for bug in (
         violates="g_t = tanh(p), ∇_p g_t = 1−tanh²(p)",
         lines=_replace("∇_p g_t", "(1−σ(p))σ(p)", lambda u, s, P, k: u * (1 - s.gate["g"]) * s.gate["g"]),
         fails=(*ALL_GRADIENTS, "gate gate: ∇_p g_t = (1−σ(p))σ(p)",
-               *_through_time("h_t", "c_t", "i_t", "f_t", "o_t", "g_t")),
+               *EVERY_STEP),
     ),
 )}
 

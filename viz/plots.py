@@ -44,47 +44,42 @@ def hidden_gradient_norms(model: LSTM, readout: Linear, task: AddingProblem | Ch
     return np.array(norms)
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
-    fig.savefig(temporary, bbox_inches="tight")
-    os.replace(temporary, path)
-    return path
+def _figure(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw) -> Path:
+    """One log-scale plot: `draw(ax)` adds the lines; the file is written beside its destination and renamed."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    try:
+        draw(ax)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
+        ax.grid(alpha=0.3)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
+        fig.savefig(temporary, bbox_inches="tight")
+        os.replace(temporary, path)
+        return path
+    finally:
+        plt.close(fig)
 
 
 def loss_curve(losses: Sequence[float], path: str | os.PathLike, title: str = "training loss") -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, color="#c6dbef", linewidth=0.8, label="batch loss")
-    window = max(1, len(losses) // 50)
-    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    ax.plot(steps[window - 1:], smooth, color="#08519c", label=f"mean of {window}")
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    def draw(ax):
+        steps = np.arange(1, len(losses) + 1)
+        ax.plot(steps, losses, color="#c6dbef", linewidth=0.8, label="batch loss")
+        window = max(1, len(losses) // 50)
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1:], smooth, color="#08519c", label=f"mean of {window}")
+
+    return _figure(path, title, "step", "loss", draw)
 
 
 def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, values in norms.items():
-        ax.plot(np.arange(len(values)), values, marker=".", label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("step t")
-    ax.set_ylabel("‖∂L/∂h_t‖")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    def draw(ax):
+        for label, values in norms.items():
+            ax.plot(np.arange(len(values)), values, marker=".", label=label)
+
+    return _figure(path, title, "step t", "‖∂L/∂h_t‖", draw)
