@@ -165,10 +165,7 @@ def scaling(lengths=(100, 1000, 10000), B=4, X=32, H=32) -> list[dict]:
         for T in lengths:
             w = make("scaling", "float64", B=B, X=X, H=H, T=T)
             run = peers.engine(w, fused)
-            run()
-            started = time.perf_counter()
-            run()
-            seconds = time.perf_counter() - started
+            seconds = statistics.median(time_alternating({"run": run}, repeats=3, warmup=1)["run"])
             peak = peak_memory(run)
             rows.append({"implementation": "engine, fused fast path" if fused else "engine, per-gate graph",
                          "T": T, "us_per_step": seconds / T * 1e6, "peak_bytes_per_step": peak / T,
