@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-import numpy as np
 
 
 def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None, size: tuple[int, int]) -> None:
@@ -59,18 +56,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "
               f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
     if args.plot:
-        from viz import plots
+        from viz.plots import training_figures
 
-        trainer = result["trainer"]
-        untrained = Trainer(settings)
-        xs, targets = trainer.task.batch(8, np.random.default_rng([settings.seed, 0]))
-        norms = {name: plots.hidden_gradient_norms(t.model, t.readout, t.task, xs, targets)
-                 for name, t in (("untrained", untrained), (f"trained, {trainer.step} steps", trainer))}
-        written = [plots.loss_curve(trainer.losses, Path(args.plot) / "loss.svg", f"{settings.task}: training loss"),
-                   plots.gradient_through_time(norms, Path(args.plot) / "gradient-through-time.svg",
-                                               f"{settings.task}: ‖∂L/∂h_t‖ through time")]
-        if not args.quiet:
-            for path in written:
+        for path in training_figures(result["trainer"], Trainer(settings), args.plot):
+            if not args.quiet:
                 print(f"wrote {path}")
     return 0
 

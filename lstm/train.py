@@ -191,6 +191,5 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
     seconds = time.perf_counter() - started
     result = {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
               "test_loss": trainer.evaluate(), "settings": asdict(settings)}
-    progress.write(f"done: {trainer.step} steps in {seconds:.1f} s, held-out loss {result['test_loss']:.5f}")
     result["trainer"] = trainer
     return result

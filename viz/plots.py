@@ -83,3 +83,15 @@ def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike,
             ax.plot(np.arange(len(values)), values, marker=".", label=label)
 
     return _figure(path, title, "step t", "‖∂L/∂h_t‖", draw)
+
+
+def training_figures(trained, untrained, folder: str | os.PathLike) -> list[Path]:
+    """loss.svg and gradient-through-time.svg for a `lstm.train.Trainer` and one of the same settings, untrained."""
+    task, settings = trained.task, trained.settings
+    xs, targets = task.batch(8, np.random.default_rng([settings.seed, 0]))
+    norms = {name: hidden_gradient_norms(t.model, t.readout, task, xs, targets)
+             for name, t in (("untrained", untrained), (f"trained, {trained.step} steps", trained))}
+    folder = Path(folder)
+    return [loss_curve(trained.losses, folder / "loss.svg", f"{settings.task}: training loss"),
+            gradient_through_time(norms, folder / "gradient-through-time.svg",
+                                  f"{settings.task}: ‖∂L/∂h_t‖ through time")]
