@@ -28,10 +28,6 @@ def no_grad() -> Iterator[None]:
         _recording = previous
 
 
-def is_recording() -> bool:
-    return _recording
-
-
 def as_float_array(data: Any, who: str = "Tensor") -> np.ndarray:
     """float32 and float64 stay as they are; integers, booleans and Python lists become float64."""
     try:
