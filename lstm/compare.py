@@ -171,8 +171,10 @@ def resolve(run: EngineRun, symbol: str, section: str, t: int, k: str | None) ->
     if symbol in ("h_{t-1}", "c_{t-1}"):
         if t == 0:
             return run.leaves[symbol[0] + "0"]
-        return run.nodes[f"t{t - 1}/{'hidden' if symbol[0] == 'h' else 'cell'} state update/{symbol[0]}_t"]
-    for name in (f"t{t}/{section}/{symbol}", f"t{t}/{symbol}"):
+        if symbol[0] == "h":
+            return run.nodes[node_name(t - 1, "hidden state update", "h_t")]
+        return run.nodes[node_name(t - 1, "cell state update", "c_t")]
+    for name in (node_name(t, section, symbol), f"t{t}/{symbol}"):
         if name in run.nodes:
             return run.nodes[name]
     owners = [name for name in run.nodes if name.startswith(f"t{t}/") and name.endswith(f"/{symbol}")]
