@@ -167,6 +167,8 @@ class Progress:
 def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = False, every: int = 100,
           quiet: bool = False, stream: IO[str] | None = None) -> dict[str, Any]:
     """Train to `settings.steps`, checkpointing every `every` steps; returns the figures of the run."""
+    if every < 1:
+        raise ValueError(f"train: every must be a positive number of steps, got {every}")
     trainer = Trainer(settings)
     if resume:
         if checkpoint is None:
@@ -189,7 +191,5 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
     finally:
         progress.close()
     seconds = time.perf_counter() - started
-    result = {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
-              "test_loss": trainer.evaluate(), "settings": asdict(settings)}
-    result["trainer"] = trainer
-    return result
+    return {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
+            "test_loss": trainer.evaluate(), "settings": asdict(settings), "trainer": trainer}
