@@ -51,6 +51,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                         batch=args.batch or (32 if args.task == "adding" else 16), steps=args.steps,
                         lr=args.lr if args.lr is not None else defaults.lr, optimizer=args.optimizer,
                         clip=args.clip, seed=args.seed, text=args.text)
+    if args.plot:
+        from viz.plots import pyplot
+
+        pyplot()  # before training, not after: a missing matplotlib should not cost a run
     result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
     if not args.quiet:
         print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "

@@ -16,7 +16,8 @@ from lstm.tasks import AddingProblem, CharacterModel
 from viz.graph import collect
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on a file-only backend, or a clear error saying how to get it."""
     try:
         import matplotlib
 
@@ -46,7 +47,7 @@ def hidden_gradient_norms(model: LSTM, readout: Linear, task: AddingProblem | Ch
 
 def _figure(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw) -> Path:
     """One log-scale plot: `draw(ax)` adds the lines; the file is written beside its destination and renamed."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     try:
         draw(ax)
