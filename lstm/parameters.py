@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autograd import Tensor
+from lstm.files import atomic_savez, load_npz
 from lstm.names import GATES, NAMES
 
 TORCH_ORDER = "ifgo"  # PyTorch stacks the gates' rows as i, f, g, o
@@ -34,34 +34,6 @@ def check_arrays(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, .
     ]
     if problems:
         raise ValueError(f"{source}: " + "; ".join(problems))
-
-
-def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
-    """Write an .npz beside its destination and rename it there, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
-
-
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """All arrays of an .npz file, with a clear error for a missing, truncated or foreign file."""
-    try:
-        with np.load(path, allow_pickle=False) as file:
-            return {name: file[name] for name in file.files}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no such file: {path}") from None
-    except (OSError, ValueError, EOFError, KeyError) as error:
-        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
-    except Exception as error:  # zipfile.BadZipFile and friends: truncated or corrupt files
-        raise ValueError(f"{path}: corrupt or truncated .npz file ({type(error).__name__}: {error})") from None
 
 
 class LSTMParameters:

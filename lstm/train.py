@@ -14,7 +14,7 @@ import numpy as np
 
 from autograd import no_grad
 from autograd.optim import SGD, Adam, clip_grad_norm
-from lstm.parameters import atomic_savez, load_npz
+from lstm.files import atomic_savez, load_npz
 from lstm.readout import Linear
 from lstm.sequence import LSTM
 from lstm.tasks import AddingProblem, CharacterModel

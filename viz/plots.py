@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm.files import atomic_write
 from lstm.names import node_name
 from lstm.readout import Linear
 from lstm.sequence import LSTM
@@ -57,12 +58,9 @@ def _figure(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw)
         ax.set_title(title)
         ax.legend()
         ax.grid(alpha=0.3)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
-        fig.savefig(temporary, bbox_inches="tight")
-        os.replace(temporary, path)
-        return path
+        with atomic_write(path) as file:
+            fig.savefig(file, format=Path(path).suffix.lstrip(".") or "svg", bbox_inches="tight")
+        return Path(path)
     finally:
         plt.close(fig)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import graphviz
 
+from lstm.files import atomic_write
+
 FORMATS = ("svg", "png", "dot")
 
 
@@ -81,13 +83,6 @@ def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str = "svg") ->
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {path / ('input.' + fmt)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        file.write(data)
     return path
