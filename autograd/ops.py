@@ -149,9 +149,9 @@ def _getitem_back(g: Array, ans: Array, x: Array, index: Any) -> Array:
     return out
 
 
-def _concat_back(g: Array, ans: Array, *xs: Array, argnum: int, axis: int) -> Array:
-    start = int(np.sum([x.shape[axis] for x in xs[:argnum]], dtype=int))
-    return np.take(g, range(start, start + xs[argnum].shape[axis]), axis=axis)
+def _concat_blocks(g: Array, ans: Array, *xs: Array, axis: int = 0) -> list[Array]:
+    """g cut back into the operands' blocks along `axis`."""
+    return np.split(g, np.cumsum([x.shape[axis] for x in xs])[:-1], axis)
 
 
 def _transpose_back(g: Array, ans: Array, x: Array, axes: Any) -> Array:
@@ -218,8 +218,8 @@ getitem = Primitive("getitem", "[]", lambda x, index: x[index], (
     Partial("1 at [index]", _getitem_back, accumulate=_getitem_into),
 ))
 concat = Primitive("concat", "‖", lambda *xs, axis=0: np.concatenate(xs, axis=axis), (
-    Partial("1 on its block", _concat_back),
-), variadic=True, joint=lambda g, ans, *xs, axis=0: np.split(g, np.cumsum([x.shape[axis] for x in xs])[:-1], axis))
+    Partial("1 on its block", lambda g, ans, *xs, argnum, axis=0: _concat_blocks(g, ans, *xs, axis=axis)[argnum]),
+), variadic=True, joint=_concat_blocks)
 stack = Primitive("stack", "stack", lambda *xs, axis=0: np.stack(xs, axis=axis), (
     Partial("1 on its slice", lambda g, ans, *xs, argnum, axis=0: np.take(g, argnum, axis=axis)),
 ), variadic=True, joint=lambda g, ans, *xs, axis=0: [np.take(g, k, axis=axis) for k in range(len(xs))])
