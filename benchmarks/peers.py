@@ -13,7 +13,7 @@ import numpy as np
 from autograd import Tensor
 from benchmarks import reference
 from benchmarks.workload import Workload
-from lstm import LSTM, hand
+from lstm import GATES, LSTM, hand
 
 Runner = Callable[[], object]
 
@@ -88,7 +88,7 @@ def torch_per_gate(w: Workload) -> Runner:
         loss = 0
         for t in range(w.T):
             x = xs[t]
-            gate = {k: x @ params[f"W_x{k}"].T + h @ params[f"W_h{k}"].T + params[f"b_{k}"] for k in "ifog"}
+            gate = {k.key: x @ params[k.W_x].T + h @ params[k.W_h].T + params[k.b] for k in GATES}
             i, f, o = torch.sigmoid(gate["i"]), torch.sigmoid(gate["f"]), torch.sigmoid(gate["o"])
             g = torch.tanh(gate["g"])
             c = f * c + i * g

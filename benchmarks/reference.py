@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.workload import Workload
-
-ORDER = "ifog"
+from lstm.names import DERIVATION_ORDER, GATE
 
 
 def stacked(w: Workload) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    p = w.params
-    return (np.concatenate([p[f"W_x{k}"] for k in ORDER]), np.concatenate([p[f"W_h{k}"] for k in ORDER]),
-            np.concatenate([p[f"b_{k}"] for k in ORDER]))
+    """W_x (4H, X), W_h (4H, H), b (4H,): the gates' rows stacked in the derivation's order, i, f, o, g."""
+    gates = [GATE[k] for k in DERIVATION_ORDER]
+    return tuple(np.concatenate([w.params[gate.parameter(symbol)] for gate in gates]) for symbol in ("W_x", "W_h", "b"))
 
 
 def numpy_bptt(w: Workload):

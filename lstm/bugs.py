@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from lstm import hand
 from lstm.hand import Formula
+from lstm.names import GATES
 
 ALL_GRADIENTS = (*hand.NAMES, "xs", "h0", "c0")
 
@@ -89,7 +90,7 @@ BUGS = {bug.name: bug for bug in (
         right="dW_h += d_p.T @ h_prev",
         violates="∇_{W_h} v = h_{t−1}ᵀ",
         lines=_replace("∇_{W_h} v", "h_tᵀ", lambda u, s, P, k: hand.rows(u).T @ hand.rows(s.h)),
-        fails=("W_hi", "W_hf", "W_ho", "W_hg", *(f"{section}: ∇_{{W_h{k}}} v = h_tᵀ" for k, section, _ in hand.GATES)),
+        fails=("W_hi", "W_hf", "W_ho", "W_hg", *(f"{gate.section}: ∇_{{{gate.W_h}}} v = h_tᵀ" for gate in GATES)),
     ),
     Bug(
         "g-as-sigmoid",

@@ -1,20 +1,21 @@
 """One LSTM step from the engine's primitives, term by term as the derivation writes it.
 
-Every tensor the step makes is named ``<scope>/<section>/<symbol>`` with the derivation's symbol
-(``t3/input gate/p``), so the renderer and the report speak the derivation's language.
+Every tensor the step makes carries its `NodeName` (``t3/input gate/p``: step, section, the derivation's
+symbol), so the renderer and the report speak the derivation's language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autograd import Tensor, add, sigmoid, tanh, transpose
-from lstm.names import GATES
+from lstm.names import CELL, CELL_STATE, GATES, HIDDEN, HIDDEN_STATE, INPUT, STATES, NodeName
 from lstm.parameters import LSTMParameters
 
-ACTIVATIONS = {"i": sigmoid, "f": sigmoid, "o": sigmoid, "g": tanh}
+ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh}  # the gate table's activations as the engine's primitives
 State = tuple[Tensor, Tensor]
 
 
@@ -22,7 +23,8 @@ def oriented_weights(params: dict[str, Tensor], batched: bool) -> dict[str, Tens
     """The weights as the step multiplies them: W for one column x_t, Wᵀ for a batch of rows (erratum c)."""
     if not batched:
         return params
-    return {name: transpose(t).named(f"{name}ᵀ") if name.startswith("W_") else t for name, t in params.items()}
+    weights = [name for gate in GATES for name in (gate.W_x, gate.W_h)]
+    return {**params, **{name: transpose(params[name]).named(f"{name}ᵀ") for name in weights}}
 
 
 def project(weight: Tensor, x: Tensor) -> Tensor:
@@ -30,45 +32,52 @@ def project(weight: Tensor, x: Tensor) -> Tensor:
     return weight @ x if x.ndim == 1 else x @ weight
 
 
-def step(weights: dict[str, Tensor], x: Tensor, h: Tensor, c: Tensor, scope: str = "") -> State:
-    """h_t, c_t from x_t, h_{t−1}, c_{t−1}; `weights` from `oriented_weights`."""
-    gate = {}
-    for k, section, symbol in GATES:
-        where = f"{scope}{section}/"
-        q = project(weights[f"W_x{k}"], x).named(where + "q")
-        v = project(weights[f"W_h{k}"], h).named(where + "v")
-        p = add(q, v, weights[f"b_{k}"]).named(where + "p")
-        gate[k] = ACTIVATIONS[k](p).named(where + symbol)
+def _names(t: int | None, section: str) -> Callable[[str], str]:
+    """symbol → the name of that tensor of `section` at step t, e.g. 't3/input gate/p'."""
+    return lambda symbol: str(NodeName(t, section, symbol))
 
-    where = f"{scope}cell state update/"
-    q = (gate["f"] * c).named(where + "q")
-    p = (gate["i"] * gate["g"]).named(where + "p")
-    c_t = (q + p).named(where + "c_t")
 
-    where = f"{scope}hidden state update/"
-    q = tanh(c_t).named(where + "q")
-    h_t = (gate["o"] * q).named(where + "h_t")
+def step(weights: dict[str, Tensor], x: Tensor, h: Tensor, c: Tensor, t: int | None = None) -> State:
+    """h_t, c_t from x_t, h_{t−1}, c_{t−1}: step t of a sequence (None: a lone cell); `weights` from
+    `oriented_weights`."""
+    y = {}
+    for gate in GATES:
+        name = _names(t, gate.section)
+        q = project(weights[gate.W_x], x).named(name("q"))
+        v = project(weights[gate.W_h], h).named(name("v"))
+        p = add(q, v, weights[gate.b]).named(name("p"))
+        y[gate.key] = ACTIVATIONS[gate.activation](p).named(name(gate.symbol))
+
+    name = _names(t, CELL)
+    q = (y["f"] * c).named(name("q"))
+    p = (y["i"] * y["g"]).named(name("p"))
+    c_t = (q + p).named(name(CELL_STATE.symbol))
+
+    name = _names(t, HIDDEN)
+    q = tanh(c_t).named(name("q"))
+    h_t = (y["o"] * q).named(name(HIDDEN_STATE.symbol))
     return h_t, c_t
 
 
-def as_state(model: LSTMParameters, state: Any, batch: tuple[int, ...], scope: str = "") -> State:
-    """(h, c) as Tensors of shape batch + (H,), zeros when None; a wrong shape names expected and given."""
+def as_state(model: LSTMParameters, state: Any, batch: tuple[int, ...], t: int | None = None) -> State:
+    """(h, c) as Tensors of shape batch + (H,) for step t to read, zeros when None; a wrong shape names expected
+    and given."""
     expected = (*batch, model.hidden_size)
     if state is None:
-        zeros = np.zeros(expected, model.dtype)
-        return Tensor(zeros, name=f"{scope}h_{{t-1}}"), Tensor(zeros, name=f"{scope}c_{{t-1}}")
+        state = (np.zeros(expected, model.dtype), np.zeros(expected, model.dtype))
     try:
         h, c = state
     except (TypeError, ValueError):
         raise ValueError(f"{type(model).__name__}: state must be a pair (h, c), got {type(state).__name__}") from None
     out = []
-    for label, s in (("h", h), ("c", c)):
-        t = s if isinstance(s, Tensor) else Tensor(np.asarray(s, dtype=model.dtype))
-        if t.shape != expected:
-            raise ValueError(f"{type(model).__name__}: state {label} must have shape {expected}, got {t.shape}")
-        if t.name is None:
-            t.name = f"{scope}{label}_{{t-1}}"
-        out.append(t)
+    for kind, value in zip(STATES, (h, c), strict=True):
+        tensor = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=model.dtype))
+        if tensor.shape != expected:
+            raise ValueError(f"{type(model).__name__}: state {kind.letter} must have shape {expected}, "
+                             f"got {tensor.shape}")
+        if tensor.name is None:
+            tensor.name = str(kind.before(t))
+        out.append(tensor)
     return out[0], out[1]
 
 
@@ -83,9 +92,9 @@ class LSTMCell(LSTMParameters):
     """One step: `cell(x, state)` with x (B, X) or (X,) returns (h_t, c_t)."""
 
     def __call__(self, x: Any, state: State | None = None) -> State:
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype), name="x_t")
+        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
         check_input(self, x, "x", "(B, X) or (X,)", (1, 2))
         if x.name is None:
-            x.name = "x_t"
+            x.name = INPUT
         h, c = as_state(self, state, x.shape[:-1])
         return step(oriented_weights(self._params, x.ndim == 2), x, h, c)

@@ -16,12 +16,11 @@ import numpy as np
 from autograd import Tensor, numerical_gradient
 from autograd.tensor import unbroadcast
 from lstm import hand
-from lstm.names import GATES, node_name
+from lstm.names import CELL_STATE, GATE, GATES, HIDDEN_STATE, STATES, NodeName, locate
 from lstm.sequence import LSTM
 
 # Stated tolerances: |hand − engine| ≤ HAND·max(1, |engine|);  |engine − finite difference| ≤ FD·max(1, |fd|)
 TOLERANCES = {"float64": {"hand": 1e-10, "fd": 1e-6}, "float32": {"hand": 1e-4, "fd": 2e-3}}
-SECTION_OF_GATE = {k: section for k, section, _ in GATES}
 
 
 @dataclass
@@ -112,20 +111,19 @@ class Problem:
 class EngineRun:
     grads: dict[str, np.ndarray]
     nodes: dict[str, Tensor]  # every named tensor of the graph, by its full name
-    leaves: dict[str, Tensor]  # the parameters, h0 and c0
 
 
 def run_engine(problem: Problem) -> EngineRun:
     model = LSTM.from_arrays(problem.params, dtype=problem.xs.dtype)
     xs = Tensor(problem.xs, requires_grad=True, name="xs")
-    h0 = Tensor(problem.h0, requires_grad=True, name="t0/h_{t-1}")
-    c0 = Tensor(problem.c0, requires_grad=True, name="t0/c_{t-1}")
+    h0 = Tensor(problem.h0, requires_grad=True, name=str(HIDDEN_STATE.before(0)))
+    c0 = Tensor(problem.c0, requires_grad=True, name=str(CELL_STATE.before(0)))
     hs, (h_T, c_T) = model(xs, (h0, c0))
     loss = (hs * problem.dhs).sum() + (h_T * problem.dh_T).sum() + (c_T * problem.dc_T).sum()
     loss.backward(retain_graph=True, retain_grads=True)
     params = model.parameters()
     grads = {name: t.grad for name, t in params.items()} | {"xs": xs.grad, "h0": h0.grad, "c0": c0.grad}
-    return EngineRun(grads, named_nodes(loss), params | {"h0": h0, "c0": c0})
+    return EngineRun(grads, named_nodes(loss))
 
 
 def named_nodes(root: Tensor) -> dict[str, Tensor]:
@@ -157,38 +155,31 @@ def _path(child: Tensor, parent: Tensor) -> list[tuple[Tensor, int]]:
         for k, p in enumerate(node.parents or ()):
             if p is parent:
                 return [*path, (node, k)]
-            if p.op is not None and not (p.name or "").endswith(("h_t", "c_t")):  # stay inside this step
+            if p.op is not None and not _step_output(p):
                 stack.append((p, [*path, (node, k)]))
     raise LookupError(f"no path from {child.name} to {parent.name} in the engine's graph")
 
 
+def _step_output(tensor: Tensor) -> bool:
+    """h_t or c_t: where a path inside one step ends."""
+    return tensor.name is not None and NodeName.parse(tensor.name).symbol in {state.symbol for state in STATES}
+
+
 def resolve(run: EngineRun, symbol: str, section: str, t: int, k: str | None) -> Tensor:
     """The engine tensor that the derivation's symbol means in `section` of step t (gate k)."""
-    if k is not None and symbol in ("W_x", "W_h"):
-        return run.leaves[f"{symbol}{k}"]
-    if k is not None and symbol == "b":
-        return run.leaves[f"b_{k}"]
-    if symbol in ("h_{t-1}", "c_{t-1}"):
-        if t == 0:
-            return run.leaves[symbol[0] + "0"]
-        if symbol[0] == "h":
-            return run.nodes[node_name(t - 1, "hidden state update", "h_t")]
-        return run.nodes[node_name(t - 1, "cell state update", "c_t")]
-    for name in (node_name(t, section, symbol), f"t{t}/{symbol}"):
-        if name in run.nodes:
-            return run.nodes[name]
-    owners = [name for name in run.nodes if name.startswith(f"t{t}/") and name.endswith(f"/{symbol}")]
-    if len(owners) != 1:
-        raise LookupError(f"symbol {symbol} of {section} at step {t} names {owners or 'no tensor'}")
-    return run.nodes[owners[0]]
+    name = str(locate(symbol, section, t, None if k is None else GATE[k]))
+    if name not in run.nodes:
+        raise LookupError(f"symbol {symbol} of {section} at step {t}: no tensor {name} in the engine's graph")
+    return run.nodes[name]
 
 
 def _label(formula: hand.Formula, k: str | None) -> str:
     text = f"{formula.key} = {formula.text}"
-    if k is not None:
-        text = text.replace("W_x", f"W_x{k}").replace("W_h", f"W_h{k}").replace("∇_b", f"∇_{{b_{k}}}")
-    section = SECTION_OF_GATE[k] if k else formula.section
-    return f"{section}: {text}"
+    if k is None:
+        return f"{formula.section}: {text}"
+    gate = GATE[k]
+    text = text.replace("W_x", gate.W_x).replace("W_h", gate.W_h).replace("∇_b", f"∇_{{{gate.b}}}")
+    return f"{gate.section}: {text}"
 
 
 def _exceeds(diff: np.ndarray, reference: np.ndarray, tol: float) -> np.ndarray:
@@ -273,8 +264,8 @@ def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
     rng = np.random.default_rng(seed + 3)
     rows = []
     for formula in lines.values():
-        for k in [k for k, _, _ in GATES] if formula.section == "gate" else [None]:
-            section = SECTION_OF_GATE[k] if k else formula.section
+        for k in [gate.key for gate in GATES] if formula.section == "gate" else [None]:
+            section = GATE[k].section if k else formula.section
             worst, relative, failing, shape = 0.0, 0.0, [], ()
             for t in range(len(problem.xs)):
                 s = seq.at(t)
@@ -295,14 +286,13 @@ def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
 def _time_rows(run, trace, steps, tol) -> list[Row]:
     """∇ at h_t, c_t and each gate's output, step by step: where through time a derivation goes wrong."""
     rows = []
-    for section, symbol in (("hidden state update", "h_t"), ("cell state update", "c_t"),
-                            *((section, symbol) for _, section, symbol in GATES)):
+    for output in (HIDDEN_STATE, CELL_STATE, *GATES):
         worst, relative, failing = 0.0, 0.0, []
         for t in range(steps):
-            engine = run.nodes[node_name(t, section, symbol)].grad
-            diff = np.abs(trace[node_name(t, section, symbol)] - engine)
+            engine = run.nodes[str(output.at(t))].grad
+            diff = np.abs(trace[str(output.at(t))] - engine)
             worst, relative = max(worst, float(diff.max())), max(relative, _relative(diff, engine))
             if _exceeds(diff, engine, tol["hand"]).any():
                 failing.append(t)
-        rows.append(Row("through time", f"∇{symbol}", engine.shape, worst, relative, None, not failing, failing))
+        rows.append(Row("through time", f"∇{output.symbol}", engine.shape, worst, relative, None, not failing, failing))
     return rows

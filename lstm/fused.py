@@ -116,7 +116,7 @@ lstm_sequence = Primitive(
 
 def run(params: dict[str, Tensor], xs: Tensor, h0: Tensor, c0: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """(hs, h_T, c_T) for batched xs (T, B, X) through the fused primitive."""
-    stacked = [concat(*(params[f"{w}{k}"] for k, _, _ in GATES), axis=0) for w in ("W_x", "W_h", "b_")]
+    stacked = [concat(*(params[gate.parameter(w)] for gate in GATES), axis=0) for w in ("W_x", "W_h", "b")]
     out = lstm_sequence(xs, h0, c0, *stacked)
     hs = out[0]
     return hs, hs[-1], out[1, -1]

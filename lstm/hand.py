@@ -21,13 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from lstm.names import GATES, NAMES, node_name
+from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, NodeName
 
 
 def sigmoid(p: np.ndarray) -> np.ndarray:
     """1 / (1 + e^−p): accurate on both tails; e^−p overflows to inf below p = −709, giving exactly 0."""
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-p))
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "tanh": np.tanh}  # the gate table's activations in numpy
 
 
 def rows(a: np.ndarray) -> np.ndarray:
@@ -60,13 +63,13 @@ def forward(params: dict[str, np.ndarray], xs: np.ndarray, h0: np.ndarray, c0: n
     dtype = np.result_type(xs, h0)
     hs, cs = np.empty((T + 1, B, H), dtype), np.empty((T + 1, B, H), dtype)  # h_0 … h_T, c_0 … c_T
     hs[0], cs[0] = h0, c0
-    gate = {k: np.empty((T, B, H), dtype) for k, _, _ in GATES}
+    gate = {k.key: np.empty((T, B, H), dtype) for k in GATES}
     tanh_c = np.empty((T, B, H), dtype)
-    q = {k: xs @ params[f"W_x{k}"].T for k, _, _ in GATES}  # q = W_xk x_t, for every t in one product
+    q = {k.key: xs @ params[k.W_x].T for k in GATES}  # q = W_xk x_t, for every t in one product
     for t in range(T):
-        for k, _, _ in GATES:
-            p = q[k][t] + hs[t] @ params[f"W_h{k}"].T + params[f"b_{k}"]  # p = q + v + b_k
-            gate[k][t] = np.tanh(p) if k == "g" else sigmoid(p)  # g_t = tanh(p) (erratum b: not σ(p))
+        for k in GATES:
+            p = q[k.key][t] + hs[t] @ params[k.W_h].T + params[k.b]  # p = q + v + b_k
+            gate[k.key][t] = ACTIVATIONS[k.activation](p)
         cs[t + 1] = gate["f"][t] * cs[t] + gate["i"][t] * gate["g"][t]  # c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
         tanh_c[t] = np.tanh(cs[t + 1])
         hs[t + 1] = gate["o"][t] * tanh_c[t]  # h_t = o_t ⊙ tanh(c_t)
@@ -238,7 +241,7 @@ def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLO
     seq = forward(P, xs_b, h0_b, c0_b)
 
     grads: dict[str, np.ndarray] = {}
-    inside = {k: {name: np.empty_like(seq.h) for name in ("p", "q", "v")} for k, _, _ in GATES}
+    inside = {k.key: {name: np.empty_like(seq.h) for name in ("p", "q", "v")} for k in GATES}
     d_h_next = np.zeros_like(h0_b) if dh_T is None else batched(dh_T).copy()
     d_c_next = np.zeros_like(c0_b) if dc_T is None else batched(dc_T).copy()
     trace: dict[str, np.ndarray] = {}
@@ -249,21 +252,21 @@ def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLO
         d_gates, d_c_prev = cell_state_update(d_c, s, P, lines)
         d_gates["o"] = d_o
         d_h_prev = np.zeros_like(s.h_prev)
-        for (k, section, symbol), gate_section in zip(GATES, GATE_SECTIONS, strict=True):
-            d_hk, mine = gate_section(d_gates[k], s, P, lines)
+        for k, gate_section in zip(GATES, GATE_SECTIONS, strict=True):
+            d_hk, mine = gate_section(d_gates[k.key], s, P, lines)
             d_h_prev += d_hk  # ∇h_{t−1} sums the four gates' v = W_hk h_{t−1}
-            for name, g in mine.items():
-                inside[k][name][t] = g
-            trace[node_name(t, section, symbol)] = d_gates[k]
-        trace[node_name(t, "hidden state update", "h_t")] = d_h
-        trace[node_name(t, "cell state update", "c_t")] = d_c
+            for name, grad in mine.items():
+                inside[k.key][name][t] = grad
+            trace[str(k.at(t))] = d_gates[k.key]
+        trace[str(HIDDEN_STATE.at(t))] = d_h
+        trace[str(CELL_STATE.at(t))] = d_c
         d_h_next, d_c_next = flow.carry(d_h_prev, d_c_prev)
 
     # ∇x_t sums the four gates' q = W_xk x_t
-    d_xs = sum(gate_parameters(k, inside[k], seq, P, grads, lines) for k, _, _ in GATES)
-    for k, section, _ in GATES:
-        for name, g in inside[k].items():
-            trace.update({node_name(t, section, name): g[t] for t in range(len(xs_b))})
+    d_xs = sum(gate_parameters(k.key, inside[k.key], seq, P, grads, lines) for k in GATES)
+    for k in GATES:
+        for name, grad in inside[k.key].items():
+            trace.update({str(NodeName(t, k.section, name)): grad[t] for t in range(len(xs_b))})
     unbatch = (lambda a: a[..., 0, :]) if single else (lambda a: a)
     grads = {name: grads[name] for name in NAMES} | {"xs": unbatch(d_xs), "h0": unbatch(d_h_next),
                                                      "c0": unbatch(d_c_next)}

@@ -10,17 +10,13 @@ import numpy as np
 
 from autograd import Tensor
 from lstm.files import atomic_savez, load_npz
-from lstm.names import GATES, NAMES
-
-TORCH_ORDER = "ifgo"  # PyTorch stacks the gates' rows as i, f, g, o
+from lstm.names import GATE, GATES, TORCH_ORDER
 
 
 def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
-    return {
-        name: (hidden_size, input_size) if name.startswith("W_x") else (hidden_size, hidden_size)
-        if name.startswith("W_h") else (hidden_size,)
-        for name in NAMES
-    }
+    """The twelve parameters' shapes, in the derivation's order of names."""
+    return {name: shape for gate in GATES for name, shape in (
+        (gate.W_x, (hidden_size, input_size)), (gate.W_h, (hidden_size, hidden_size)), (gate.b, (hidden_size,)))}
 
 
 def check_arrays(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]], source: str) -> None:
@@ -59,16 +55,16 @@ class LSTMParameters:
         return dict(self._params)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {name: t.data for name, t in self._params.items()}
+        return {name: tensor.data for name, tensor in self._params.items()}
 
     def zero_grad(self) -> None:
-        for t in self._params.values():
-            t.zero_grad()
+        for tensor in self._params.values():
+            tensor.zero_grad()
 
     def load_arrays(self, arrays: dict[str, np.ndarray], source: str = "parameters") -> None:
         check_arrays(arrays, shapes(self.input_size, self.hidden_size), source)
-        for name, t in self._params.items():
-            t.data = np.array(arrays[name], dtype=self.dtype)
+        for name, tensor in self._params.items():
+            tensor.data = np.array(arrays[name], dtype=self.dtype)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, dtype: Any = np.float64, source: str = "parameters"):
@@ -93,18 +89,19 @@ class LSTMParameters:
         check_arrays({"weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}, expected, "from_stacked")
         rows = {k: slice(j * hidden_size, (j + 1) * hidden_size) for j, k in enumerate(TORCH_ORDER)}
         arrays = {}
-        for k, _, _ in GATES:
-            arrays[f"W_x{k}"] = weight_ih[rows[k]]
-            arrays[f"W_h{k}"] = weight_hh[rows[k]]
-            arrays[f"b_{k}"] = bias_ih[rows[k]] + bias_hh[rows[k]]
+        for gate in GATES:
+            arrays[gate.W_x] = weight_ih[rows[gate.key]]
+            arrays[gate.W_h] = weight_hh[rows[gate.key]]
+            arrays[gate.b] = bias_ih[rows[gate.key]] + bias_hh[rows[gate.key]]
         return cls.from_arrays(arrays, dtype=dtype, source="from_stacked")
 
     def to_stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) in PyTorch's layout; the summed bias sits in bias_ih."""
         p = self.arrays()
-        weight_ih = np.concatenate([p[f"W_x{k}"] for k in TORCH_ORDER])
-        weight_hh = np.concatenate([p[f"W_h{k}"] for k in TORCH_ORDER])
-        bias_ih = np.concatenate([p[f"b_{k}"] for k in TORCH_ORDER])
+        torch_gates = [GATE[k] for k in TORCH_ORDER]
+        weight_ih = np.concatenate([p[gate.W_x] for gate in torch_gates])
+        weight_hh = np.concatenate([p[gate.W_h] for gate in torch_gates])
+        bias_ih = np.concatenate([p[gate.b] for gate in torch_gates])
         return weight_ih, weight_hh, bias_ih, np.zeros_like(bias_ih)
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -9,6 +9,7 @@ import numpy as np
 from autograd import Tensor, stack
 from lstm import fused
 from lstm.cell import State, as_state, check_input, oriented_weights, step
+from lstm.names import INPUT, NodeName
 from lstm.parameters import LSTMParameters
 
 
@@ -28,14 +29,14 @@ class LSTM(LSTMParameters):
             raise ValueError(f"LSTM: xs must hold at least one step, got shape {xs.shape}")
         if xs.name is None:
             xs.name = "xs"
-        h, c = as_state(self, state, xs.shape[1:-1], scope="t0/")
+        h, c = as_state(self, state, xs.shape[1:-1], t=0)
         if self.fused:
             return self._fused(xs, h, c)
         # transposed once per sequence, not once per step
         weights = oriented_weights(self._params, xs.ndim == 3)
         hs = []
         for t in range(xs.shape[0]):
-            h, c = step(weights, xs[t].named(f"t{t}/x_t"), h, c, scope=f"t{t}/")
+            h, c = step(weights, xs[t].named(str(NodeName(t, None, INPUT))), h, c, t)
             hs.append(h)
         return stack(*hs, axis=0).named("hs"), (h, c)
 

@@ -10,16 +10,18 @@ from benchmarks import peers, reference
 from benchmarks.suite import run_suite
 from benchmarks.table import format_results
 from benchmarks.workload import make
+from lstm.names import DERIVATION_ORDER, GATE
 
 
 def test_the_numpy_yardstick_computes_the_engines_gradients():
     w = make("S", "float64")
     dW_x, dW_h, db, _ = reference.numpy_bptt(w)()
     params = peers.engine(w, fused=False)()
-    stacked = lambda prefix: np.concatenate([params[f"{prefix}{k}"].grad for k in "ifog"])  # noqa: E731
+    stacked = lambda symbol: np.concatenate([params[GATE[k].parameter(symbol)].grad  # noqa: E731
+                                             for k in DERIVATION_ORDER])
     np.testing.assert_allclose(dW_x, stacked("W_x"), atol=1e-12)
     np.testing.assert_allclose(dW_h, stacked("W_h"), atol=1e-12)
-    np.testing.assert_allclose(db, stacked("b_"), atol=1e-12)
+    np.testing.assert_allclose(db, stacked("b"), atol=1e-12)
 
 
 def test_the_suite_runs_and_the_table_lists_every_implementation():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from autograd import Tensor, gradcheck
 from lstm import LSTM, NAMES, LSTMCell, hand
 from lstm.cell import oriented_weights, step
-from lstm.parameters import TORCH_ORDER
+from lstm.names import TORCH_ORDER
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("torch_lstm_*.npz"))
 

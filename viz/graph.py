@@ -6,7 +6,6 @@ declaration the reverse pass runs, so the picture cannot drift from the math.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -14,7 +13,7 @@ import graphviz
 import numpy as np
 
 from autograd import Tensor
-from lstm.names import GATES
+from lstm.names import SECTIONS, STATE_SYMBOLS, NodeName
 from viz.labels import array_text, partial_label, rich, tooltip
 
 # Node kinds: header colour and what the legend calls them.
@@ -27,9 +26,6 @@ KINDS = {
 # ‖∇‖ by decade, strong to light: the fill of a node's gradient row and the width of its outgoing edges.
 GRADIENT_SCALE = ((1e1, "#d7301f"), (1e0, "#ef6548"), (1e-1, "#fc8d59"), (1e-2, "#fdbb84"), (1e-3, "#fdd49e"),
                   (1e-4, "#fee8c8"), (0.0, "#fff7ec"))
-SECTION_ORDER = [section for _, section, _ in GATES] + ["cell state update", "hidden state update"]
-STATES = {"h_t", "c_t", "h_{t-1}", "c_{t-1}"}
-_STEP = re.compile(r"^t(\d+)$")
 Place = tuple[int | None, str | None]  # (step, section) of the derivation; None where a tensor has none
 
 
@@ -53,7 +49,7 @@ class Node:
 
     def __post_init__(self) -> None:
         t = self.tensor
-        if self.symbol in STATES:
+        if self.symbol in STATE_SYMBOLS:
             self.kind = "state"
         elif t.op is None:
             self.kind = "parameter" if t.requires_grad and self.step is None and t.name else "input"
@@ -68,12 +64,8 @@ def parse_name(t: Tensor) -> tuple[int | None, str | None, str]:
     """'t3/input gate/p' → (3, 'input gate', 'p'); an unnamed tensor is called by its primitive."""
     if not t.name:
         return None, None, t.op.symbol if t.op else "const"
-    parts = t.name.split("/")
-    step = None
-    if len(parts) > 1 and (m := _STEP.match(parts[0])):
-        step, parts = int(m.group(1)), parts[1:]
-    section = "/".join(parts[:-1]) or None
-    return step, section, parts[-1]
+    name = NodeName.parse(t.name)
+    return name.step, name.section, name.symbol
 
 
 def collect(roots: Iterable[Tensor]) -> list[Tensor]:
@@ -178,7 +170,7 @@ def draw(
 
 
 def _section_order(section: str | None) -> int:
-    return SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
+    return SECTIONS.index(section) if section in SECTIONS else len(SECTIONS)
 
 
 def _place(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int]) -> None:

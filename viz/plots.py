@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm.files import atomic_write
-from lstm.names import node_name
+from lstm.names import HIDDEN_STATE
 from lstm.readout import Linear
 from lstm.sequence import LSTM
 from lstm.tasks import AddingProblem, CharacterModel
@@ -39,7 +39,7 @@ def hidden_gradient_norms(model: LSTM, readout: Linear, task: AddingProblem | Ch
     finally:
         model.fused = fused
     nodes = {t.name: t for t in collect([loss]) if t.name}
-    norms = [np.linalg.norm(nodes[node_name(step, "hidden state update", "h_t")].grad)
+    norms = [np.linalg.norm(nodes[str(HIDDEN_STATE.at(step))].grad)
              for step in range(xs.shape[0])]
     for parameter in (*model.parameters().values(), *readout.parameters().values()):
         parameter.grad = None

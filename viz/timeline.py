@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Tensor
-from lstm.names import GATES
+from lstm.names import CELL_STATE, GATES, HIDDEN_STATE
 from viz.graph import Graph, collect, edge_width, gradient_colour, legend, new_graph, parse_name
 from viz.labels import rich
 
 # What a step's node reports: its state and its gates, by the derivation's symbols.
-SYMBOLS = ("h_t", "c_t", *(symbol for _, _, symbol in GATES))
+SYMBOLS = tuple(output.symbol for output in (HIDDEN_STATE, CELL_STATE, *GATES))
 
 
 def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10) -> Graph:

@@ -1,0 +1,56 @@
+"""The derivation's names: one way to write a tensor's name, one to parse it, and the step semantics of the states."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lstm.names import (
+    CELL_STATE,
+    CS231N_ORDER,
+    DERIVATION_ORDER,
+    GATES,
+    HIDDEN_STATE,
+    NAMES,
+    SECTIONS,
+    TORCH_ORDER,
+    NodeName,
+    locate,
+)
+
+symbols = st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1)
+
+
+@given(step=st.none() | st.integers(0, 10_000), section=st.none() | st.sampled_from(SECTIONS), symbol=symbols)
+def test_a_written_name_parses_back(step, section, symbol):
+    name = NodeName(step, section, symbol)
+    assert NodeName.parse(str(name)) == name
+
+
+def test_the_written_form():
+    assert str(NodeName(3, "input gate", "p")) == "t3/input gate/p"
+    assert str(NodeName(None, "cell state update", "c_t")) == "cell state update/c_t"
+    assert str(NodeName(0, None, "x_t")) == "t0/x_t"
+    assert str(NodeName(None, None, "W_xi")) == "W_xi"
+    assert NodeName.parse("t²/p") == NodeName(None, "t²", "p")  # not a step: only decimal digits count
+
+
+def test_the_gate_table_is_the_one_spelling_of_order_and_activation():
+    assert [gate.key for gate in GATES] == list(DERIVATION_ORDER) == list("ifog")
+    assert sorted(TORCH_ORDER) == sorted(DERIVATION_ORDER) and CS231N_ORDER == "ifog"
+    assert [gate.activation for gate in GATES] == ["sigmoid", "sigmoid", "sigmoid", "tanh"]
+    assert NAMES[:3] == ("W_xi", "W_hi", "b_i") and len(NAMES) == 12
+
+
+def test_what_a_step_reads_as_h_t_minus_1():
+    assert HIDDEN_STATE.before(0) == NodeName(0, None, "h_{t-1}")
+    assert HIDDEN_STATE.before(None) == NodeName(None, None, "h_{t-1}")
+    assert CELL_STATE.before(4) == NodeName(3, "cell state update", "c_t")
+
+
+def test_locate_a_symbol_of_the_derivation():
+    forget = GATES[1]
+    assert locate("W_h", forget.section, 2, forget) == NodeName(None, None, "W_hf")
+    assert locate("p", forget.section, 2, forget) == NodeName(2, "forget gate", "p")
+    assert locate("f_t", "cell state update", 2) == NodeName(2, "forget gate", "f_t")
+    assert locate("c_t", "hidden state update", 2) == NodeName(2, "cell state update", "c_t")
+    assert locate("h_{t-1}", forget.section, 2, forget) == NodeName(1, "hidden state update", "h_t")
+    assert locate("x_t", forget.section, 2, forget) == NodeName(2, None, "x_t")
