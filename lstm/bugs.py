@@ -1,21 +1,20 @@
 """The bug zoo: the classic mistakes of hand-written LSTM backward passes, each a small named variant.
 
-A bug replaces one or two lines of `hand.LINES` or one step of `hand.FLOW`; the correct path is never
-touched. `lstm-autograd compare --bug NAME` runs the comparison with it switched in, and each bug states the
-rows of the report it must fail, so the symptom it leaves is documented and tested.
-Regenerate docs/bug-zoo.md with `python -m lstm.bugs > docs/bug-zoo.md`.
+A bug is the correct `hand.DERIVATION` with one or two of its lines, or one step of its flow, replaced; the
+correct derivation is never touched. `lstm-autograd compare --bug NAME` runs the comparison with the bug's
+derivation, and each bug states the rows of the report it must fail, so the symptom it leaves is documented
+and tested. Regenerate docs/bug-zoo.md with `python -m lstm.bugs > docs/bug-zoo.md`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
-from lstm import hand
-from lstm.hand import Formula
+from lstm.compare import THROUGH_TIME, compare
+from lstm.hand import DERIVATION, GRADIENTS, Derivation, Formula, Line, rows
 from lstm.names import GATES
-
-ALL_GRADIENTS = (*hand.NAMES, "xs", "h0", "c0")
 
 
 @dataclass(frozen=True)
@@ -25,23 +24,28 @@ class Bug:
     wrong: str  # the wrong line, as it is usually written
     right: str  # the right line
     violates: str  # the derivation's formula it breaks
-    lines: dict[str, Formula] = field(default_factory=dict)  # replaced lines of hand.LINES
-    flow: dict[str, object] = field(default_factory=dict)  # replaced steps of hand.FLOW
+    changes: dict[str, Any] = field(default_factory=dict)  # the fields of `hand.DERIVATION` it replaces
     fails: tuple[str, ...] = ()  # the report rows it fails, exactly (default settings of `compare`)
 
-    def hand_lines(self) -> dict[str, Formula]:
-        return {**hand.LINES, **self.lines}
-
-    def hand_flow(self) -> hand.Flow:
-        return dataclasses.replace(hand.FLOW, **self.flow)
+    @property
+    def derivation(self) -> Derivation:
+        return DERIVATION.replace(name=self.name, **self.changes)
 
 
-def _replace(key: str, text: str, line) -> dict[str, Formula]:
-    return {key: dataclasses.replace(hand.LINES[key], text=text, line=line)}
+def find(name: str) -> Bug:
+    """The bug of that name, or an error that lists the zoo."""
+    if name not in BUGS:
+        raise ValueError(f"no bug named {name!r}; the bug zoo has {', '.join(BUGS)}")
+    return BUGS[name]
+
+
+def _written(formula: Formula, text: str, line: Line) -> Formula:
+    """The same partial, written wrong."""
+    return dataclasses.replace(formula, text=text, line=line)
 
 
 # the report's "through time" rows, all of which a mistake that spreads back through the steps fails
-EVERY_STEP = tuple(f"∇{symbol}" for symbol in ("h_t", "c_t", "i_t", "f_t", "o_t", "g_t"))
+EVERY_STEP = tuple(f"∇{output.symbol}" for output in THROUGH_TIME)
 
 
 BUGS = {bug.name: bug for bug in (
@@ -51,9 +55,9 @@ BUGS = {bug.name: bug for bug in (
         wrong="d_o = d_h * c;  d_c += d_h * o",
         right="d_o = d_h * tanh(c);  d_c += d_h * o * (1 - tanh(c)**2)",
         violates="∇_{o_t} h_t = q with q = tanh(c_t), and ∇_{c_t} q = 1−tanh²(c_t)",
-        lines={**_replace("∇_{o_t} h_t", "c_t", lambda u, s, P, k: u * s.c),
-               **_replace("∇_{c_t} q", "1", lambda u, s, P, k: u)},
-        fails=(*ALL_GRADIENTS, "hidden state update: ∇_{o_t} h_t = c_t", "hidden state update: ∇_{c_t} q = 1",
+        changes=dict(hidden_dh_do=_written(DERIVATION.hidden_dh_do, "c_t", lambda u, s, P, k: u * s.c),
+                     hidden_dq_dc=_written(DERIVATION.hidden_dq_dc, "1", lambda u, s, P, k: u)),
+        fails=(*GRADIENTS, "hidden state update: ∇_{o_t} h_t = c_t", "hidden state update: ∇_{c_t} q = 1",
                *EVERY_STEP),
     ),
     Bug(
@@ -62,8 +66,8 @@ BUGS = {bug.name: bug for bug in (
         wrong="d_p_f = d_f",
         right="d_p_f = d_f * f * (1 - f)",
         violates="∇_p f_t = (1−σ(p))σ(p)",
-        lines=_replace("∇_p f_t", "1", lambda u, s, P, k: u),
-        fails=(*ALL_GRADIENTS, "forget gate: ∇_p f_t = 1", *EVERY_STEP),
+        changes=dict(df_dp=_written(DERIVATION.df_dp, "1", lambda u, s, P, k: u)),
+        fails=(*GRADIENTS, "forget gate: ∇_p f_t = 1", *EVERY_STEP),
     ),
     Bug(
         "no-carry",
@@ -71,8 +75,8 @@ BUGS = {bug.name: bug for bug in (
         wrong="d_h_next, d_c_next = 0, 0",
         right="d_h_next, d_c_next = d_h_prev, d_c_prev",
         violates="∇h_{t−1} = Σ_k ∇_{h_{t−1}} v_k and ∇c_{t−1} = ∇c_t ⊙ f_t, the BPTT lines the derivation leaves out",
-        flow={"carry": lambda dh, dc: (0 * dh, 0 * dc)},
-        fails=(*ALL_GRADIENTS, *EVERY_STEP),
+        changes=dict(carry=lambda d_h, d_c: (0 * d_h, 0 * d_c)),
+        fails=(*GRADIENTS, *EVERY_STEP),
     ),
     Bug(
         "c-assigned",
@@ -80,8 +84,8 @@ BUGS = {bug.name: bug for bug in (
         wrong="d_c = d_h * o * (1 - tanh(c)**2)",
         right="d_c = d_h * o * (1 - tanh(c)**2) + d_c_next",
         violates="∇c_t = ∇_{c_t}h_t ∇h_t + ∇c_t from step t+1, the BPTT line the derivation leaves out",
-        flow={"gather_c": lambda through_h, from_next: through_h},
-        fails=(*ALL_GRADIENTS, *EVERY_STEP),
+        changes=dict(gather_c=lambda through_h, from_next: through_h),
+        fails=(*GRADIENTS, *EVERY_STEP),
     ),
     Bug(
         "w-h-uses-h-t",
@@ -89,8 +93,8 @@ BUGS = {bug.name: bug for bug in (
         wrong="dW_h += d_p.T @ h",
         right="dW_h += d_p.T @ h_prev",
         violates="∇_{W_h} v = h_{t−1}ᵀ",
-        lines=_replace("∇_{W_h} v", "h_tᵀ", lambda u, s, P, k: hand.rows(u).T @ hand.rows(s.h)),
-        fails=("W_hi", "W_hf", "W_ho", "W_hg", *(f"{gate.section}: ∇_{{{gate.W_h}}} v = h_tᵀ" for gate in GATES)),
+        changes=dict(gate_dv_dW_h=_written(DERIVATION.gate_dv_dW_h, "h_tᵀ", lambda u, s, P, k: rows(u).T @ rows(s.h))),
+        fails=(*(gate.W_h for gate in GATES), *(f"{gate.section}: ∇_{{{gate.W_h}}} v = h_tᵀ" for gate in GATES)),
     ),
     Bug(
         "g-as-sigmoid",
@@ -98,8 +102,9 @@ BUGS = {bug.name: bug for bug in (
         wrong="d_p_g = d_g * g * (1 - g)",
         right="d_p_g = d_g * (1 - g**2)",
         violates="g_t = tanh(p), ∇_p g_t = 1−tanh²(p)",
-        lines=_replace("∇_p g_t", "(1−σ(p))σ(p)", lambda u, s, P, k: u * (1 - s.gate["g"]) * s.gate["g"]),
-        fails=(*ALL_GRADIENTS, "gate gate: ∇_p g_t = (1−σ(p))σ(p)",
+        changes=dict(dg_dp=_written(DERIVATION.dg_dp, "(1−σ(p))σ(p)",
+                                    lambda u, s, P, k: u * (1 - s.gate["g"]) * s.gate["g"])),
+        fails=(*GRADIENTS, "gate gate: ∇_p g_t = (1−σ(p))σ(p)",
                *EVERY_STEP),
     ),
 )}
@@ -107,8 +112,6 @@ BUGS = {bug.name: bug for bug in (
 
 def bug_zoo_markdown() -> str:
     """docs/bug-zoo.md, from the real reports the comparison prints with each bug switched in."""
-    from lstm.compare import compare
-
     parts = [
         "# The bug zoo",
         "",
@@ -119,7 +122,7 @@ def bug_zoo_markdown() -> str:
         "",
     ]
     for bug in BUGS.values():
-        report = compare(bug=bug.name)
+        report = compare(derivation=bug.derivation)
         failing = report.failing()
         parts += [
             f"## `{bug.name}`: {bug.title}",

@@ -16,23 +16,28 @@ def _sizes(parser: argparse.ArgumentParser, *, steps: int, batch: int | None, si
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from lstm.bugs import BUGS
+    from lstm.bugs import BUGS, find
     from lstm.compare import compare
+    from lstm.hand import DERIVATION
 
     if args.bug == "list":
         for bug in BUGS.values():
             print(f"{bug.name:30} {bug.title}")
         return 0
-    report = compare(args.input_size, args.hidden_size, args.batch, args.steps, args.seed, args.dtype, bug=args.bug)
+    derivation = DERIVATION if args.bug is None else find(args.bug).derivation
+    report = compare(args.input_size, args.hidden_size, args.batch, args.steps, args.seed, args.dtype,
+                     derivation=derivation)
     print(report.to_json() if args.json else report.format())
     return 0 if report.passed else 1
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     import viz
+    from lstm.bugs import find
 
-    options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, steps=args.steps,
-                   seed=args.seed, collapse=args.collapse, bug=args.bug)
+    options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, length=args.steps,
+                   seed=args.seed, collapse=args.collapse,
+                   derivation=None if args.bug is None else find(args.bug).derivation)
     if args.gate == "all":
         paths = viz.render_all(args.output, args.format, **options)
     else:

@@ -16,11 +16,13 @@ import numpy as np
 from autograd import Tensor, numerical_gradient
 from autograd.tensor import unbroadcast
 from lstm import hand
-from lstm.names import CELL_STATE, GATE, GATES, HIDDEN_STATE, STATES, NodeName, locate
+from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula
+from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, STATES, Gate, NodeName, locate
 from lstm.sequence import LSTM
 
 # Stated tolerances: |hand − engine| ≤ HAND·max(1, |engine|);  |engine − finite difference| ≤ FD·max(1, |fd|)
 TOLERANCES = {"float64": {"hand": 1e-10, "fd": 1e-6}, "float32": {"hand": 1e-4, "fd": 2e-3}}
+THROUGH_TIME = (HIDDEN_STATE, CELL_STATE, *GATES)  # the outputs whose ∇ the "through time" table follows
 
 
 @dataclass
@@ -55,8 +57,8 @@ class Report:
     def format(self) -> str:
         s = self.settings
         lines = [
-            f"LSTM gradient comparison: T={s['steps']} B={s['batch']} X={s['input_size']} H={s['hidden_size']} "
-            f"{s['dtype']} seed={s['seed']}" + (f"  [bug: {s['bug']}]" if s.get("bug") else ""),
+            f"LSTM gradient comparison: T={s['length']} B={s['batch']} X={s['input_size']} H={s['hidden_size']} "
+            f"{s['dtype']} seed={s['seed']}" + (f"  [derivation: {s['derivation']}]" if s["derivation"] else ""),
             f"tolerance: |hand − engine| ≤ {self.tolerances['hand']:g}·max(1, |engine|), "
             f"|engine − finite difference| ≤ {self.tolerances['fd']:g}·max(1, |fd|)",
         ]
@@ -89,12 +91,12 @@ class Problem:
     dc_T: np.ndarray
 
     @classmethod
-    def random(cls, input_size: int, hidden_size: int, batch: int, steps: int, seed: int, dtype: Any) -> Problem:
+    def random(cls, input_size: int, hidden_size: int, batch: int, length: int, seed: int, dtype: Any) -> Problem:
         model = LSTM(input_size, hidden_size, dtype=dtype, seed=seed)
         rng = np.random.default_rng(seed + 1)
         draw = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
-        return cls(model.arrays(), draw(steps, batch, input_size), draw(batch, hidden_size),
-                   draw(batch, hidden_size), draw(steps, batch, hidden_size), draw(batch, hidden_size),
+        return cls(model.arrays(), draw(length, batch, input_size), draw(batch, hidden_size),
+                   draw(batch, hidden_size), draw(length, batch, hidden_size), draw(batch, hidden_size),
                    draw(batch, hidden_size))
 
     def astype(self, dtype: Any) -> Problem:
@@ -165,21 +167,21 @@ def _step_output(tensor: Tensor) -> bool:
     return tensor.name is not None and NodeName.parse(tensor.name).symbol in {state.symbol for state in STATES}
 
 
-def resolve(run: EngineRun, symbol: str, section: str, t: int, k: str | None) -> Tensor:
+def resolve(run: EngineRun, symbol: str, section: str, t: int, k: Gate | None) -> Tensor:
     """The engine tensor that the derivation's symbol means in `section` of step t (gate k)."""
-    name = str(locate(symbol, section, t, None if k is None else GATE[k]))
+    name = str(locate(symbol, section, t, k))
     if name not in run.nodes:
         raise LookupError(f"symbol {symbol} of {section} at step {t}: no tensor {name} in the engine's graph")
     return run.nodes[name]
 
 
-def _label(formula: hand.Formula, k: str | None) -> str:
+def _label(formula: Formula, k: Gate | None) -> str:
+    """The report's row name: the section, then the line as the derivation writes it for gate k."""
     text = f"{formula.key} = {formula.text}"
     if k is None:
         return f"{formula.section}: {text}"
-    gate = GATE[k]
-    text = text.replace("W_x", gate.W_x).replace("W_h", gate.W_h).replace("∇_b", f"∇_{{{gate.b}}}")
-    return f"{gate.section}: {text}"
+    text = text.replace("W_x", k.W_x).replace("W_h", k.W_h).replace("∇_b", f"∇_{{{k.b}}}")
+    return f"{k.section}: {text}"
 
 
 def _exceeds(diff: np.ndarray, reference: np.ndarray, tol: float) -> np.ndarray:
@@ -194,50 +196,41 @@ def compare(
     input_size: int = 3,
     hidden_size: int = 4,
     batch: int = 2,
-    steps: int = 5,
+    length: int = 5,
     seed: int = 0,
     dtype: Any = np.float64,
     *,
     fd_samples: int = 24,
-    lines: dict[str, hand.Formula] = hand.LINES,
-    flow: hand.Flow = hand.FLOW,
-    bug: str | None = None,
+    derivation: Derivation = DERIVATION,
 ) -> Report:
-    """Run one random sequence through the engine and the hand BPTT and check both; see the module doc.
-
-    `bug` names a mistake of the bug zoo (`lstm.bugs.BUGS`) to switch into the hand BPTT.
+    """Run one random sequence of `length` steps through the engine and the hand BPTT and check both; see the
+    module doc. `derivation` is the hand BPTT's lines and flow: the correct one, or a variant such as a bug's.
     """
-    if bug is not None:
-        from lstm.bugs import BUGS
-
-        if bug not in BUGS:
-            raise ValueError(f"compare: no bug named {bug!r}; the bug zoo has {', '.join(BUGS)}")
-        lines, flow = BUGS[bug].hand_lines(), BUGS[bug].hand_flow()
     dtype = np.dtype(dtype)
     if dtype.name not in TOLERANCES:
         raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
     for label, size in (("input_size", input_size), ("hidden_size", hidden_size), ("batch", batch),
-                        ("steps", steps)):
+                        ("length", length)):
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"compare: {label} must be a positive integer, got {size!r}")
     tol = TOLERANCES[dtype.name]
-    problem = Problem.random(input_size, hidden_size, batch, steps, seed, dtype)
+    problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
     run = run_engine(problem)
     hand_grads, trace = hand.bptt(problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T,
-                                  problem.dc_T, lines=lines, flow=flow)
+                                  problem.dc_T, derivation=derivation)
     rows = _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed)
-    rows += _partial_rows(problem, run, lines, tol, seed)
-    rows += _time_rows(run, trace, steps, tol)
-    settings = {"input_size": input_size, "hidden_size": hidden_size, "batch": batch, "steps": steps, "seed": seed,
-                "dtype": dtype.name, "bug": bug}
+    rows += _partial_rows(problem, run, derivation, tol, seed)
+    rows += _time_rows(run, trace, length, tol)
+    settings = {"input_size": input_size, "hidden_size": hidden_size, "batch": batch, "length": length, "seed": seed,
+                "dtype": dtype.name, "derivation": derivation.name}
     return Report(settings, tol, rows)
 
 
 def disagreeing(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], dtype: Any = np.float64) -> list[str]:
     """The names whose hand gradient differs from the engine's beyond the stated tolerance."""
     tol = TOLERANCES[np.dtype(dtype).name]["hand"]
-    return [name for name, g in mine.items() if name in engine and _exceeds(np.abs(g - engine[name]), engine[name],
-                                                                              tol).any()]
+    return [name for name, grad in mine.items()
+            if name in engine and _exceeds(np.abs(grad - engine[name]), engine[name], tol).any()]
 
 
 def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]:
@@ -245,7 +238,7 @@ def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]
     exact = problem.astype(np.float64)
     rng = np.random.default_rng(seed + 2)
     rows = []
-    for name in (*hand.NAMES, "xs", "h0", "c0"):
+    for name in GRADIENTS:
         engine, mine = run.grads[name], hand_grads[name]
         diff = np.abs(mine.astype(np.float64) - engine)
         array = exact.params[name] if name in exact.params else getattr(exact, name)
@@ -259,13 +252,13 @@ def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]
     return rows
 
 
-def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
+def _partial_rows(problem, run, derivation, tol, seed) -> list[Row]:
     seq = hand.forward(problem.params, problem.xs, problem.h0, problem.c0)
     rng = np.random.default_rng(seed + 3)
     rows = []
-    for formula in lines.values():
-        for k in [gate.key for gate in GATES] if formula.section == "gate" else [None]:
-            section = GATE[k].section if k else formula.section
+    for formula in derivation.formulas():
+        for k in GATES if formula.section == EVERY_GATE else [None]:
+            section = k.section if k else formula.section
             worst, relative, failing, shape = 0.0, 0.0, [], ()
             for t in range(len(problem.xs)):
                 s = seq.at(t)
@@ -273,7 +266,7 @@ def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
                 parent = resolve(run, formula.parent, section, t, k)
                 u = rng.standard_normal(child.shape).astype(child.dtype)
                 engine = engine_vjp(child, parent, u)
-                mine = formula.line(u, s, problem.params, k)
+                mine = formula(u, s, problem.params, k)
                 diff = np.abs(mine - engine) if mine.shape == engine.shape else np.full(engine.shape, np.inf)
                 worst, relative = max(worst, float(diff.max())), max(relative, _relative(diff, engine))
                 shape = engine.shape
@@ -283,12 +276,12 @@ def _partial_rows(problem, run, lines, tol, seed) -> list[Row]:
     return rows
 
 
-def _time_rows(run, trace, steps, tol) -> list[Row]:
+def _time_rows(run, trace, length, tol) -> list[Row]:
     """∇ at h_t, c_t and each gate's output, step by step: where through time a derivation goes wrong."""
     rows = []
-    for output in (HIDDEN_STATE, CELL_STATE, *GATES):
+    for output in THROUGH_TIME:
         worst, relative, failing = 0.0, 0.0, []
-        for t in range(steps):
+        for t in range(length):
             engine = run.nodes[str(output.at(t))].grad
             diff = np.abs(trace[str(output.at(t))] - engine)
             worst, relative = max(worst, float(diff.max())), max(relative, _relative(diff, engine))

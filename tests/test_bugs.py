@@ -17,18 +17,20 @@ DOC = Path(__file__).parent.parent / "docs" / "bug-zoo.md"
 @pytest.mark.parametrize("name", BUGS)
 def test_each_bug_fails_exactly_the_rows_it_names(name, capsys):
     assert main(["compare", "--bug", name]) == 1
-    report = compare(bug=name)
+    report = compare(derivation=BUGS[name].derivation)
+    assert report.settings["derivation"] == name
     assert sorted(row.name for row in report.failing()) == sorted(BUGS[name].fails)
     section = DOC.read_text().split(f"## `{name}`")[1].split("\n## ")[0]
     listed = re.search(r"rows that fail \(\d+\): (.*)", section).group(1)
     assert sorted(re.findall(r"`([^`]+)`", listed)) == sorted(BUGS[name].fails)
 
 
-def test_the_correct_path_is_untouched_by_the_bugs():
-    before = dict(hand.LINES)
-    for name in BUGS:
-        compare(bug=name, steps=2)
-    assert hand.LINES == before and hand.FLOW == hand.Flow()
+def test_the_correct_derivation_is_untouched_by_the_bugs():
+    lines = hand.DERIVATION.formulas()
+    for bug in BUGS.values():
+        assert bug.derivation != hand.DERIVATION
+        compare(derivation=bug.derivation, length=2)
+    assert hand.DERIVATION.formulas() == lines and hand.DERIVATION.name is None
     assert compare().passed
 
 
@@ -57,12 +59,13 @@ def outlined(graph) -> set[str]:
 
 
 def test_render_outlines_where_the_hand_gradient_breaks():
-    assert outlined(viz.render_gate("forget", bug="forget-no-sigmoid-derivative")) == {
+    assert outlined(viz.render_gate("forget", derivation=BUGS["forget-no-sigmoid-derivative"].derivation)) == {
         "p", "q", "v", "W<SUB>xf</SUB>", "W<SUB>hf</SUB>", "b<SUB>f</SUB>"}
-    assert outlined(viz.render_gate("all", bug="w-h-uses-h-t")) == {
+    assert outlined(viz.render_gate("all", derivation=BUGS["w-h-uses-h-t"].derivation)) == {
         f"W<SUB>h{k}</SUB>" for k in "ifog"}
-    assert outlined(viz.render_gate("hidden", bug="tanh-forgotten")) >= {"o<SUB>t</SUB>", "c<SUB>t</SUB>"}
-    assert outlined(viz.render_gate("all")) == set()
+    assert outlined(viz.render_gate("hidden", derivation=BUGS["tanh-forgotten"].derivation)) >= {
+        "o<SUB>t</SUB>", "c<SUB>t</SUB>"}
+    assert outlined(viz.render_gate("all", derivation=hand.DERIVATION)) == set()
 
 
 def test_render_command_takes_a_bug(tmp_path):

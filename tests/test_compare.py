@@ -1,6 +1,7 @@
 """The comparison report and the `compare` / `demo` commands."""
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_the_comparison_passes_with_every_table(dtype):
     tables = {row.table for row in report.rows}
     assert tables == {"gradients", "partials", "through time"}
     names = [row.name for row in report.rows if row.table == "gradients"]
-    assert names == [*hand.NAMES, "xs", "h0", "c0"]
+    assert names == list(hand.GRADIENTS)
     partials = [row.name for row in report.rows if row.table == "partials"]
     assert "input gate: ∇_p i_t = (1−σ(p))σ(p)" in partials
     assert "gate gate: ∇_{W_hg} v = h_{t-1}ᵀ" in partials
@@ -49,17 +50,17 @@ def test_large_tensors_are_checked_on_a_sample_of_elements():
 
 
 def test_a_wrong_line_fails_its_partial_row_and_the_gradients_it_feeds():
-    wrong = dict(hand.LINES)
-    wrong["∇_{f_t} q"] = hand.Formula("cell state update", "q", "f_t", "c_t", lambda u, s, P, k: u * s.c)
-    report = compare(steps=1, lines=wrong)  # one step, so the error cannot spread through h_{t-1}
+    wrong = hand.DERIVATION.replace(
+        cell_dq_df=hand.Formula("cell state update", "q", "f_t", "c_t", lambda u, s, P, k: u * s.c))
+    report = compare(length=1, derivation=wrong)  # one step, so the error cannot spread through h_{t-1}
     failing = {row.name for row in report.failing()}
     assert "cell state update: ∇_{f_t} q = c_t" in failing
     assert {row.name for row in report.failing() if row.table == "gradients"} == {"W_xf", "W_hf", "b_f", "xs", "h0"}
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
-        compare(steps=0)
+    with pytest.raises(ValueError, match="length must be a positive integer, got 0"):
+        compare(length=0)
     with pytest.raises(ValueError, match="dtype must be float32 or float64, got int64"):
         compare(dtype=np.int64)
 
@@ -91,7 +92,9 @@ def test_ci_runs_the_test_command_the_readme_shows():
 
 def test_the_derivation_document_covers_every_hand_line():
     text = (Path(__file__).parent.parent / "docs" / "derivation.md").read_text()
-    for key in hand.LINES:
-        assert f"`{key}`" in text, key
+    for field in dataclasses.fields(hand.DERIVATION):
+        line = getattr(hand.DERIVATION, field.name)
+        if isinstance(line, hand.Formula):
+            assert f"`{line.key}` (`{field.name}`)" in text, field.name
     for erratum in "abcd":
         assert f"erratum ({erratum})" in text

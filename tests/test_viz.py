@@ -125,7 +125,7 @@ def test_notebooks_get_svg_without_system_dot(monkeypatch):
 
 
 def test_the_collapsed_fifty_step_sequence_stays_small():
-    graph = viz.render_gate("all", steps=50)
+    graph = viz.render_gate("all", length=50)
     nodes = re.findall(r"^\s*(\w+) \[label=", graph.source, re.M)
     assert len(nodes) <= 50 + 3  # one per step, the initial state, the parameters, the legend
     assert "t = 49" in graph.source
@@ -133,7 +133,7 @@ def test_the_collapsed_fifty_step_sequence_stays_small():
 
 
 def test_an_unrolled_short_sequence_has_a_cluster_per_step():
-    source = viz.render_gate("input", steps=2, batch=2).source
+    source = viz.render_gate("input", length=2, batch=2).source
     assert "cluster_t0 {" in source and "cluster_t1 {" in source
     assert "shared: ∇ sums all uses" in source
 
@@ -160,4 +160,4 @@ def test_render_command_errors_name_the_problem(tmp_path, capsys):
     assert main(["render", "--gate", "all", "-o", str(tmp_path / "file")]) == 2
     assert "must be a folder" in capsys.readouterr().err
     assert main(["render", "--gate", "input", "--steps", "0", "-o", str(tmp_path / "x.svg")]) == 2
-    assert "steps must be a positive integer, got 0" in capsys.readouterr().err
+    assert "length must be a positive integer, got 0" in capsys.readouterr().err
