@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from lstm.files import atomic_savez, load_npz
+from autograd.files import atomic_savez, load_npz
 from lstm.names import GATE, GATES, TORCH_ORDER
 
 

@@ -13,8 +13,8 @@ from typing import IO, Any
 import numpy as np
 
 from autograd import no_grad
+from autograd.files import atomic_savez, load_npz
 from autograd.optim import SGD, Adam, clip_grad_norm
-from lstm.files import atomic_savez, load_npz
 from lstm.readout import Linear
 from lstm.sequence import LSTM
 from lstm.tasks import AddingProblem, CharacterModel

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm.files import atomic_write
+from autograd.files import atomic_write
 from lstm.names import HIDDEN_STATE
 from lstm.readout import Linear
 from lstm.sequence import LSTM

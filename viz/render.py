@@ -13,7 +13,7 @@ from pathlib import Path
 
 import graphviz
 
-from lstm.files import atomic_write
+from autograd.files import atomic_write
 
 FORMATS = ("svg", "png", "dot")
 

@@ -1,4 +1,5 @@
-"""Files: every write goes beside its destination and is renamed there, so a crash never leaves half a file."""
+"""Files: every write of the library goes beside its destination and is renamed there, so a crash never leaves
+half a file; .npz files read back with a clear error when they are missing, truncated or foreign."""
 
 from __future__ import annotations
 
