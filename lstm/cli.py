@@ -48,7 +48,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from lstm.train import Settings, Trainer, train
+    from training.train import Settings, Trainer, train
 
     defaults = Settings()
     settings = Settings(task=args.task, length=args.length or (50 if args.task == "adding" else 32),
@@ -57,7 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                         lr=args.lr if args.lr is not None else defaults.lr, optimizer=args.optimizer,
                         clip=args.clip, seed=args.seed, text=args.text)
     if args.plot:
-        from viz.plots import pyplot
+        from training.plots import pyplot
 
         pyplot()  # before training, not after: a missing matplotlib should not cost a run
     result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "
               f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
     if args.plot:
-        from viz.plots import training_figures
+        from training.plots import training_figures
 
         for path in training_figures(result["trainer"], Trainer(settings), args.plot):
             if not args.quiet:

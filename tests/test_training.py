@@ -8,9 +8,11 @@ import pytest
 
 from autograd import Tensor
 from autograd.optim import SGD, Adam, clip_grad_norm
+from lstm import hand
 from lstm.cli import main
-from lstm.tasks import AddingProblem, CharacterModel, zen_of_python
-from lstm.train import Progress, Settings, Trainer, train
+from lstm.names import HIDDEN_STATE
+from training.tasks import AddingProblem, CharacterModel, zen_of_python
+from training.train import Progress, Settings, Trainer, train
 
 
 def parameter(values, grad):
@@ -91,6 +93,21 @@ def test_the_adding_problem_data():
     np.testing.assert_allclose((xs[:, :, 0] * xs[:, :, 1]).sum(axis=0), targets[:, 0])
     xs, targets = AddingProblem(50).batch(20000, np.random.default_rng(1))
     assert np.mean((targets - 1) ** 2) == pytest.approx(1 / 6, abs=0.01)  # the baseline the README quotes
+
+
+def test_gradient_through_time_is_the_hand_bptts_and_leaves_the_trainer_as_it_was():
+    trainer = Trainer(Settings(length=6, hidden_size=3, batch=4))
+    xs, targets = trainer.task.batch(5, np.random.default_rng(0))
+    norms = trainer.gradient_through_time(xs, targets)
+    # the adding problem's loss reads h_T alone: ∂L/∂h_T = (2/B)(ŷ − y) W_y, carried back by the hand BPTT
+    model, readout = trainer.model, trainer.readout
+    _, (h_T, _) = model(xs)
+    dh_T = 2 / len(targets) * (readout(h_T).data - targets) @ readout.W.data
+    zeros = np.zeros((5, 3))
+    _, trace = hand.bptt(model.arrays(), xs, zeros, zeros, np.zeros((6, 5, 3)), dh_T)
+    expected = [np.linalg.norm(trace[str(HIDDEN_STATE.at(t))]) for t in range(6)]
+    np.testing.assert_allclose(norms, expected, rtol=1e-10)
+    assert model.fused and all(p.grad is None for p in trainer.parameters().values())
 
 
 def test_the_default_text_is_the_zen_of_python():

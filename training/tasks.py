@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from autograd import Tensor, cross_entropy, mse, no_grad
-from lstm.readout import Linear
-from lstm.sequence import LSTM
+from lstm import LSTM
+from training.readout import Linear
 
 
 @dataclass

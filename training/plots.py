@@ -10,16 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from autograd.files import atomic_write
-from lstm.names import HIDDEN_STATE
-from lstm.readout import Linear
-from lstm.sequence import LSTM
-from lstm.tasks import AddingProblem, CharacterModel
-from viz.graph import collect
+from training.train import Trainer
 
 
 def pyplot():
     """matplotlib's pyplot on a file-only backend, or a clear error saying how to get it."""
-    try:
+    try:  # imported here: matplotlib is the optional extra `plots`
         import matplotlib
 
         matplotlib.use("Agg")
@@ -27,23 +23,6 @@ def pyplot():
     except ImportError:
         raise RuntimeError("plots need matplotlib: pip install 'lstm-autograd[plots]'") from None
     return plt
-
-
-def hidden_gradient_norms(model: LSTM, readout: Linear, task: AddingProblem | CharacterModel,
-                          xs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """‖∂L/∂h_t‖ for every step, through the per-gate graph (the fused path has no h_t tensors to ask)."""
-    fused, model.fused = model.fused, False
-    try:
-        loss = task.loss(model, readout, xs, targets)
-        loss.backward(retain_grads=True)
-    finally:
-        model.fused = fused
-    nodes = {t.name: t for t in collect([loss]) if t.name}
-    norms = [np.linalg.norm(nodes[str(HIDDEN_STATE.at(step))].grad)
-             for step in range(xs.shape[0])]
-    for parameter in (*model.parameters().values(), *readout.parameters().values()):
-        parameter.grad = None
-    return np.array(norms)
 
 
 def _figure(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw) -> Path:
@@ -84,12 +63,12 @@ def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike,
     return _figure(path, title, "step t", "‖∂L/∂h_t‖", draw)
 
 
-def training_figures(trained, untrained, folder: str | os.PathLike) -> list[Path]:
-    """loss.svg and gradient-through-time.svg for a `lstm.train.Trainer` and one of the same settings, untrained."""
-    task, settings = trained.task, trained.settings
-    xs, targets = task.batch(8, np.random.default_rng([settings.seed, 0]))
-    norms = {name: hidden_gradient_norms(t.model, t.readout, task, xs, targets)
-             for name, t in (("untrained", untrained), (f"trained, {trained.step} steps", trained))}
+def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.PathLike) -> list[Path]:
+    """loss.svg and gradient-through-time.svg for a trainer and one of the same settings, untrained."""
+    settings = trained.settings
+    xs, targets = trained.task.batch(8, np.random.default_rng([settings.seed, 0]))
+    norms = {name: trainer.gradient_through_time(xs, targets)
+             for name, trainer in (("untrained", untrained), (f"trained, {trained.step} steps", trained))}
     folder = Path(folder)
     return [loss_curve(trained.losses, folder / "loss.svg", f"{settings.task}: training loss"),
             gradient_through_time(norms, folder / "gradient-through-time.svg",

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from tqdm import tqdm
 
 from autograd import no_grad
 from autograd.files import atomic_savez, load_npz
 from autograd.optim import SGD, Adam, clip_grad_norm
-from lstm.readout import Linear
-from lstm.sequence import LSTM
-from lstm.tasks import AddingProblem, CharacterModel
+from lstm import LSTM
+from lstm.compare import named_nodes
+from lstm.names import HIDDEN_STATE
+from training.readout import Linear
+from training.tasks import AddingProblem, CharacterModel
 
 
 @dataclass
@@ -70,8 +73,8 @@ class Trainer:
         self.losses: list[float] = []
 
     def parameters(self) -> dict:
-        return {**{f"lstm/{n}": t for n, t in self.model.parameters().items()},
-                **{f"readout/{n}": t for n, t in self.readout.parameters().items()}}
+        return {**{f"lstm/{name}": p for name, p in self.model.parameters().items()},
+                **{f"readout/{name}": p for name, p in self.readout.parameters().items()}}
 
     def train_step(self) -> float:
         self.step += 1
@@ -92,11 +95,21 @@ class Trainer:
         with no_grad():
             return self.task.loss(self.model, self.readout, xs, targets).item()
 
+    def gradient_through_time(self, xs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """‖∂L/∂h_t‖ at every step t of the loss on (xs, targets): through the per-gate graph of a copy of the
+        model (the fused path has no h_t to ask), leaving no gradient behind on the trainer's parameters."""
+        model = LSTM.from_arrays(self.model.arrays(), dtype=self.model.dtype)
+        loss = self.task.loss(model, self.readout, xs, targets)
+        loss.backward(retain_grads=True)
+        self.optimizer.zero_grad()  # the readout's, from this backward
+        nodes = named_nodes(loss)
+        return np.array([np.linalg.norm(nodes[str(HIDDEN_STATE.at(t))].grad) for t in range(len(xs))])
+
     # ---- checkpoints ------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> Path:
         """Parameters, optimizer state, step, losses and settings as .npz; a crash leaves the old file whole."""
-        arrays = {name: t.data for name, t in self.parameters().items()}
+        arrays = {name: p.data for name, p in self.parameters().items()}
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
         arrays.update({"meta/step": np.array(self.step), "meta/losses": np.array(self.losses),
                        "meta/settings": np.array(json.dumps(asdict(self.settings)))})
@@ -113,12 +126,12 @@ class Trainer:
             raise ValueError(f"{path}: the checkpoint does not match this run: " + "; ".join(differ))
         params = self.parameters()
         problems = [f"missing {name}" for name in params if name not in arrays]
-        problems += [f"{name} has shape {arrays[name].shape}, expected {t.shape}"
-                     for name, t in params.items() if name in arrays and arrays[name].shape != t.shape]
+        problems += [f"{name} has shape {arrays[name].shape}, expected {p.shape}"
+                     for name, p in params.items() if name in arrays and arrays[name].shape != p.shape]
         if problems:
             raise ValueError(f"{path}: " + "; ".join(problems))
-        for name, t in params.items():
-            t.data = arrays[name].astype(t.dtype)
+        for name, p in params.items():
+            p.data = arrays[name].astype(p.dtype)
         self.optimizer.load_state_dict({k.removeprefix("optim/"): v for k, v in arrays.items()
                                         if k.startswith("optim/")})
         self.step = int(arrays["meta/step"])
@@ -137,8 +150,6 @@ class Progress:
         self.started, self.first = time.perf_counter(), start
         self.bar = None
         if not quiet and self.stream.isatty():
-            from tqdm import tqdm
-
             self.bar = tqdm(total=total, initial=start, file=self.stream, unit="step", dynamic_ncols=True)
 
     def update(self, step: int, loss: float) -> None:
