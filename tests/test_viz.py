@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 import viz
-from autograd import Tensor, sigmoid
+from autograd import Tensor, sigmoid, tanh
 from lstm.cli import main
+from viz import graph
+from viz.graph import Cluster, Look
 
 EXPECTED = {  # section → derivation symbols drawn inside it, and edge labels it must carry
     "input": ({"q", "v", "p", "i<SUB>t</SUB>"}, ["∇<SUB>p</SUB> i<SUB>t</SUB> = (1−σ(p))σ(p)",
@@ -44,19 +46,19 @@ def test_each_section_has_its_nodes_and_the_declared_partials_on_its_edges(gate)
     assert symbols <= node_symbols(graph)
     for label in labels:
         assert f"label=<{label}>" in graph.source, label
-    assert "cluster_t0_" + viz.SECTIONS[gate] in graph.source
+    assert "cluster_t0_" + viz.SECTION_OF[gate] in graph.source
 
 
 def test_the_whole_cell_has_every_section():
     source = viz.render_gate("all").source
-    for section in viz.SECTIONS.values():
+    for section in viz.SECTION_OF.values():
         if section:
             assert f"cluster_t0_{section}" in source
 
 
 def test_render_all_writes_svg_that_parses(tmp_path):
     paths = viz.render_all(tmp_path)
-    assert sorted(p.name for p in paths) == sorted(f"{name}.svg" for name in viz.SECTIONS)
+    assert sorted(p.name for p in paths) == sorted(f"{name}.svg" for name in viz.SECTION_OF)
     for path in paths:
         root = ET.parse(path).getroot()
         assert root.tag.endswith("svg")
@@ -73,6 +75,18 @@ def test_the_gradient_printed_on_a_node_is_that_tensors_grad():
         printed = re.search(rf"<B>{t.name}</B>.*?∇ \[(.*?)\]", source, re.S).group(1)
         np.testing.assert_allclose([float(v) for v in printed.split()], t.grad, rtol=5e-3)
         assert np.array2string(t.grad, precision=5, suppress_small=True) in source  # the tooltip, fuller
+
+
+def test_the_generic_renderer_places_tensors_by_its_describe_hook():
+    x = Tensor([0.5, -1.0], requires_grad=True, name="x")
+    y = tanh(x).named("layer 1/y")
+    y.sum().backward(retain_grads=True)
+    layer = Cluster("layer1", "layer 1")
+    describe = lambda tensor: Look(tensor.name.split("/")[-1], (layer,) if "/" in tensor.name else ())  # noqa: E731
+    source = graph.draw(y, describe=describe).source
+    assert re.search(r"subgraph cluster_layer1 \{\s*color=\S+ fillcolor=\S+ fontsize=12 label=\"layer 1\"", source)
+    assert "<B>y</B>" in source and "∇<SUB>x</SUB> y = 1−tanh²(x)" in source
+    assert "<B>layer 1/y</B>" in graph.draw(y).source  # without the hook a name is only a name
 
 
 def test_large_tensors_are_summarised():
@@ -145,7 +159,7 @@ def test_highlighted_nodes_are_outlined():
 
 def test_render_command_writes_every_section_and_the_whole_cell(tmp_path, capsys):
     assert main(["render", "--gate", "all", "-o", str(tmp_path / "out")]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{g}.svg" for g in viz.SECTIONS)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{g}.svg" for g in viz.SECTION_OF)
     assert main(["render", "--gate", "input", "--format", "png", "-o", str(tmp_path / "input.png")]) == 0
     assert (tmp_path / "input.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["render", "--gate", "gate", "--format", "dot", "--steps", "2", "--batch", "3", "-o",

@@ -1,8 +1,12 @@
-"""Pictures of the computational graph: values, gradients and the local partials on every edge."""
+"""Pictures of the computational graph: values, gradients and the local partials on every edge.
 
-from viz.gates import SECTIONS, render_all, render_gate
-from viz.graph import Graph, draw
+`viz.graph` draws any engine graph; `viz.lstm_views` knows the LSTM's steps, sections and states and draws its
+worked examples; `viz.render` lays pictures out without a system Graphviz.
+"""
+
+from viz.graph import Graph
+from viz.lstm_views import SECTION_OF, draw, draw_timeline, render_all, render_gate
 from viz.render import RenderError, to_svg, write
-from viz.timeline import draw_timeline
 
-__all__ = ["SECTIONS", "Graph", "RenderError", "draw", "draw_timeline", "render_all", "render_gate", "to_svg", "write"]
+__all__ = ["SECTION_OF", "Graph", "RenderError", "draw", "draw_timeline", "render_all", "render_gate", "to_svg",
+           "write"]
