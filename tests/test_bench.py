@@ -36,7 +36,7 @@ def test_the_suite_runs_and_the_table_lists_every_implementation():
 
 
 def test_bench_command_json_without_the_blas_variables():
-    out = subprocess.run([sys.executable, "-m", "lstm.cli", "bench", "--sizes", "S", "--dtypes", "float32",
+    out = subprocess.run([sys.executable, "-m", "lstm_autograd", "bench", "--sizes", "S", "--dtypes", "float32",
                           "--repeats", "1", "--no-memory", "--no-scaling", "--json"],
                          capture_output=True, text=True, check=True).stdout
     report = json.loads(out)

@@ -8,8 +8,8 @@ import pytest
 import viz
 from lstm import hand
 from lstm.bugs import BUGS, bug_zoo_markdown
-from lstm.cli import main
 from lstm.compare import compare
+from lstm_autograd.cli import main
 
 DOC = Path(__file__).parent.parent / "docs" / "bug-zoo.md"
 
@@ -69,5 +69,5 @@ def test_render_outlines_where_the_hand_gradient_breaks():
 
 
 def test_render_command_takes_a_bug(tmp_path):
-    assert main(["render", "--gate", "input", "--bug", "no-carry", "--steps", "2", "-o", str(tmp_path / "a.svg")]) == 0
+    assert main(["render", "--gate", "input", "--bug", "no-carry", "--length", "2", "-o", str(tmp_path / "a.svg")]) == 0
     assert main(["render", "--gate", "input", "--bug", "nope", "-o", str(tmp_path / "b.svg")]) == 2

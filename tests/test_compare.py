@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from lstm import hand
-from lstm.cli import main
 from lstm.compare import compare
+from lstm_autograd.cli import main
 
 
 def test_hand_imports_nothing_of_the_engine():
@@ -66,9 +66,19 @@ def test_bad_settings_are_refused():
 
 
 def test_compare_command_prints_the_tables_and_exits_zero(capsys):
-    assert main(["compare", "--steps", "3", "--dtype", "float32"]) == 0
+    assert main(["compare", "--length", "3", "--dtype", "float32"]) == 0
     out = capsys.readouterr().out
-    assert "Local partials of the derivation" in out and "0 failed" in out
+    assert "Local partials of the derivation" in out and "0 failed" in out and "T=3" in out
+
+
+def test_steps_stays_accepted_as_the_old_spelling_of_length_with_a_note(capsys):
+    assert main(["compare", "--steps", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["settings"]["length"] == 2  # the note stays off stdout
+    assert "--steps is the old spelling of --length T" in captured.err
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "--steps" not in capsys.readouterr().out
 
 
 def test_compare_command_json(capsys):

@@ -9,8 +9,8 @@ import pytest
 from autograd import Tensor
 from autograd.optim import SGD, Adam, clip_grad_norm
 from lstm import hand
-from lstm.cli import main
 from lstm.names import HIDDEN_STATE
+from lstm_autograd.cli import main
 from training.tasks import AddingProblem, CharacterModel, zen_of_python
 from training.train import Progress, Settings, Trainer, train
 

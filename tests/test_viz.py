@@ -9,7 +9,7 @@ import pytest
 
 import viz
 from autograd import Tensor, sigmoid, tanh
-from lstm.cli import main
+from lstm_autograd.cli import main
 from viz import graph
 from viz.graph import Cluster, Look
 
@@ -162,7 +162,7 @@ def test_render_command_writes_every_section_and_the_whole_cell(tmp_path, capsys
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{g}.svg" for g in viz.SECTION_OF)
     assert main(["render", "--gate", "input", "--format", "png", "-o", str(tmp_path / "input.png")]) == 0
     assert (tmp_path / "input.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert main(["render", "--gate", "gate", "--format", "dot", "--steps", "2", "--batch", "3", "-o",
+    assert main(["render", "--gate", "gate", "--format", "dot", "--length", "2", "--batch", "3", "-o",
                  str(tmp_path / "g.dot")]) == 0
     assert "cluster_t1" in (tmp_path / "g.dot").read_text()
 
@@ -173,5 +173,5 @@ def test_render_command_errors_name_the_problem(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     assert main(["render", "--gate", "all", "-o", str(tmp_path / "file")]) == 2
     assert "must be a folder" in capsys.readouterr().err
-    assert main(["render", "--gate", "input", "--steps", "0", "-o", str(tmp_path / "x.svg")]) == 2
+    assert main(["render", "--gate", "input", "--length", "0", "-o", str(tmp_path / "x.svg")]) == 2
     assert "length must be a positive integer, got 0" in capsys.readouterr().err

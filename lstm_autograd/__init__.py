@@ -1,0 +1,1 @@
+"""The command line, on top of every layer: `lstm-autograd` (`python -m lstm_autograd`)."""

@@ -1,0 +1,163 @@
+"""The `lstm-autograd` command: demo, compare, render, train, bench."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import viz
+from lstm.bugs import BUGS, find
+from lstm.compare import compare
+from lstm.hand import DERIVATION
+from training import plots
+from training.train import Settings, Trainer, train
+
+
+class _OldSpelling(argparse.Action):
+    """`--steps`, the sequence length's old name in compare and render: still accepted, with a note, since
+    `--steps` now only counts optimizer steps (in train)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog}: note: {option_string} is the old spelling of --length T, the sequence length; "
+              "please write --length", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _sizes(parser: argparse.ArgumentParser, *, length: int, batch: int | None, size: tuple[int, int]) -> None:
+    parser.add_argument("--input-size", type=int, default=size[0], metavar="X")
+    parser.add_argument("--hidden-size", type=int, default=size[1], metavar="H")
+    parser.add_argument("--batch", type=int, default=batch, metavar="B")
+    parser.add_argument("--length", type=int, default=length, metavar="T", help="sequence length T")
+    parser.add_argument("--steps", type=int, dest="length", action=_OldSpelling, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    if args.bug == "list":
+        for bug in BUGS.values():
+            print(f"{bug.name:30} {bug.title}")
+        return 0
+    derivation = DERIVATION if args.bug is None else find(args.bug).derivation
+    report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
+                     derivation=derivation)
+    print(report.to_json() if args.json else report.format())
+    return 0 if report.passed else 1
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, length=args.length,
+                   seed=args.seed, collapse=args.collapse,
+                   derivation=None if args.bug is None else find(args.bug).derivation)
+    if args.gate == "all":
+        paths = viz.render_all(args.output, args.format, **options)
+    else:
+        paths = [viz.write(viz.render_gate(args.gate, **options), args.output, args.format)]
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    defaults = Settings()
+    settings = Settings(task=args.task, length=args.length or (50 if args.task == "adding" else 32),
+                        hidden_size=args.hidden_size or (32 if args.task == "adding" else 64),
+                        batch=args.batch or (32 if args.task == "adding" else 16), steps=args.steps,
+                        lr=args.lr if args.lr is not None else defaults.lr, optimizer=args.optimizer,
+                        clip=args.clip, seed=args.seed, text=args.text)
+    if args.plot:
+        plots.pyplot()  # before training, not after: a missing matplotlib should not cost a run
+    result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "
+              f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
+    if args.plot:
+        for path in plots.training_figures(result["trainer"], Trainer(settings), args.plot):
+            if not args.quiet:
+                print(f"wrote {path}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    # These two slow a current numpy's OpenBLAS; they are read when numpy loads, so the suite runs in a process
+    # of its own without them, and nothing else is touched.
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args.options], env=env).returncode
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    report = compare()
+    print(report.format())
+    print()
+    for path in viz.render_all(args.output):
+        print(f"wrote {path}")
+    return 0 if report.passed else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lstm-autograd", description="See and check backpropagation through an LSTM."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    command = commands.add_parser("demo", help="run the gradient comparison and draw the cell's graphs")
+    command.add_argument("-o", "--output", default="lstm-autograd-demo", help="folder for the pictures")
+    command.set_defaults(run=cmd_demo)
+
+    command = commands.add_parser("compare", help="hand-derived BPTT vs the engine vs finite differences")
+    _sizes(command, length=5, batch=2, size=(3, 4))
+    command.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument("--bug", metavar="NAME", help="switch a classic mistake into the hand BPTT; 'list' names them")
+    command.set_defaults(run=cmd_compare)
+
+    command = commands.add_parser("render", help="draw a section's computational graph with values and gradients")
+    command.add_argument("--gate", required=True, choices=list(viz.SECTION_OF),
+                        help="a section of the derivation; all: every section and the whole cell into a folder")
+    _sizes(command, length=1, batch=None, size=(2, 2))
+    command.add_argument("--format", choices=["svg", "dot", "png"], default="svg")
+    command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
+                        help="one node per time step (default: when --length > 3)")
+    command.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
+    command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
+    command.set_defaults(run=cmd_render)
+
+    command = commands.add_parser("train", help="train on the adding problem or a character model")
+    command.add_argument("task", choices=["adding", "chars"])
+    command.add_argument("--length", type=int, help="sequence length T (adding: 50; chars: 32)")
+    command.add_argument("--text", help="chars: a UTF-8 text file (default: the Zen of Python)")
+    command.add_argument("--hidden-size", type=int, help="H (adding: 32; chars: 64)")
+    command.add_argument("--batch", type=int, help="B (adding: 32; chars: 16)")
+    command.add_argument("--steps", type=int, default=1000, help="optimizer steps")
+    command.add_argument("--lr", type=float)
+    command.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    command.add_argument("--clip", type=float, default=1.0, help="clip gradients to this global norm; 0: off")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--checkpoint", help="save here every --every steps (.npz)")
+    command.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    command.add_argument("--every", type=int, default=100, help="steps between progress lines and checkpoints")
+    command.add_argument("--quiet", action="store_true", help="print nothing")
+    command.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
+    command.set_defaults(run=cmd_train)
+
+    # its options belong to `python -m benchmarks`, which the command runs in a process of its own
+    command = commands.add_parser("bench", add_help=False, help="time the engine against numpy, PyTorch and JAX "
+                                "(--sizes S,M,L --dtypes float64,float32 --repeats N --json; --help for all)")
+    command.set_defaults(run=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, options = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.options = options
+    elif options:
+        parser.error(f"unrecognized arguments: {' '.join(options)}")
+    try:
+        return args.run(args)
+    except (ValueError, OSError, RuntimeError) as error:
+        print(f"lstm-autograd {args.command}: error: {error}", file=sys.stderr)
+        return 2
