@@ -1,6 +1,5 @@
 """The comparison report and the `compare` / `demo` commands."""
 
-import ast
 import dataclasses
 import json
 from pathlib import Path
@@ -11,14 +10,6 @@ import pytest
 from lstm import hand
 from lstm.compare import compare
 from lstm_autograd.cli import main
-
-
-def test_hand_imports_nothing_of_the_engine():
-    tree = ast.parse(Path(hand.__file__).read_text())
-    imported = {n.module if isinstance(n, ast.ImportFrom) else a.name
-                for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-                for a in (n.names if isinstance(n, ast.Import) else [n])}
-    assert imported <= {"__future__", "numpy", "lstm.names", "collections.abc", "dataclasses", "typing"}
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

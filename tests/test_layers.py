@@ -1,0 +1,150 @@
+"""The layers: data flows one way, autograd ← lstm ← (viz, training) ← the command line (lstm_autograd, benchmarks).
+
+Every import of every module is read with `ast`, also the ones inside functions, so no layer can reach up by
+hiding an import where it runs late.
+"""
+
+import ast
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+# A package may import only packages of a lower layer; packages of one layer never import each other.
+LAYERS = {"autograd": 1, "lstm": 2, "viz": 3, "training": 3, "lstm_autograd": 4, "benchmarks": 4}
+WITNESSES = ("lstm.hand", "lstm.names")  # the hand BPTT and its names: nothing of the engine, or of anything
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # the importing module
+    target: str  # what it imports, resolved to a module of the project where it names one
+    where: str  # file:line
+    local: bool  # inside a function
+    typing_only: bool = False  # under `if TYPE_CHECKING:`, for annotations: never run
+
+    @property
+    def package(self) -> str:
+        return self.target.split(".")[0]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(path): path for package in LAYERS for path in sorted((ROOT / package).rglob("*.py"))}
+
+
+def imports_of(module: str, path: Path, known: dict[str, Path], root: Path = ROOT) -> list[Import]:
+    tree = ast.parse(path.read_text(), str(path))
+    inside_functions = {id(node) for function in ast.walk(tree)
+                        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                        for node in ast.walk(function)}
+    for_typing = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                  and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                  for statement in block.body for node in ast.walk(statement)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the importing module's package
+                package = module.split(".")[: len(module.split(".")) - node.level + (path.name == "__init__.py")]
+                base = ".".join([*package, *([base] if base else [])])
+            # `from lstm import hand` imports the module lstm.hand
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        where = f"{path.relative_to(root)}:{node.lineno}"
+        found += [Import(module, target, where, id(node) in inside_functions, id(node) in for_typing)
+                  for target in targets]
+    return found
+
+
+def all_imports() -> list[Import]:
+    known = modules()
+    return [i for module, path in known.items() for i in imports_of(module, path, known)]
+
+
+def upward(imports: list[Import]) -> list[str]:
+    """The imports of a package of its own layer or a higher one, each named with where it stands."""
+    wrong = []
+    for i in imports:
+        own = i.module.split(".")[0]
+        if i.package in LAYERS and i.package != own and LAYERS[i.package] >= LAYERS[own]:
+            allowed = ", ".join(name for name, layer in LAYERS.items() if layer < LAYERS[own]) or "no package"
+            wrong.append(f"{i.where}: {i.module} imports {i.target}, but {own} (layer {LAYERS[own]}) may import "
+                         f"only {allowed}")
+    return wrong
+
+
+def hidden(imports: list[Import]) -> list[str]:
+    """Imports of the project inside functions: only an optional dependency may be imported late."""
+    return [f"{i.where}: {i.module} imports {i.target} inside a function" for i in imports
+            if i.local and i.package in LAYERS]
+
+
+def cycles(imports: list[Import]) -> list[str]:
+    graph: dict[str, set[str]] = {}
+    for i in imports:
+        if i.package in LAYERS and i.target != i.module and not i.typing_only:
+            graph.setdefault(i.module, set()).add(i.target)
+    found = []
+    for start in sorted(graph):
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for target in sorted(graph.get(node, ())):
+                if target == start:
+                    found.append(" → ".join([*path, start]))
+                    stack = []
+                    break
+                if target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*path, target]))
+    return found
+
+
+def test_every_package_is_listed_in_pyproject_and_has_a_layer():
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    on_disk = {path.parent.name for path in ROOT.glob("*/__init__.py")}
+    assert set(listed) == set(LAYERS) == on_disk
+
+
+def test_a_layer_imports_only_the_layers_below_it():
+    wrong = upward(all_imports())
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_of_the_project_is_hidden_inside_a_function():
+    late = hidden(all_imports())
+    assert not late, "\n".join(late)
+
+
+def test_no_two_modules_import_each_other_even_through_others():
+    found = cycles(all_imports())
+    assert not found, "import cycles:\n" + "\n".join(found)
+
+
+def test_the_hand_bptt_and_its_names_import_nothing_of_the_engine():
+    allowed = {"__future__", "collections.abc", "dataclasses", "typing", "numpy", "lstm.names"}
+    wrong = [f"{i.where}: {i.module} imports {i.target}" for i in all_imports()
+             if i.module in WITNESSES and i.target not in allowed]
+    wrong += [f"{i.where}: lstm.names imports {i.target}" for i in all_imports()
+              if i.module == "lstm.names" and i.target not in {"__future__", "dataclasses"}]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_checks_catch_an_upward_import_a_late_one_and_a_cycle(tmp_path):
+    probe = tmp_path / "lstm" / "probe.py"
+    probe.parent.mkdir()
+    probe.write_text("import numpy\n\nfrom lstm import hand\n\n\ndef f():\n    from viz import draw\n    return draw\n")
+    found = imports_of("lstm.probe", probe, {**modules(), "lstm.probe": probe}, tmp_path)
+    assert [(i.target, i.local) for i in found] == [("numpy", False), ("lstm.hand", False), ("viz", True)]
+    assert upward(found) == ["lstm/probe.py:7: lstm.probe imports viz, but lstm (layer 2) may import only autograd"]
+    assert hidden(found) == ["lstm/probe.py:7: lstm.probe imports viz inside a function"]
+    back = Import("lstm.hand", "lstm.probe", "lstm/hand.py:1", False)
+    assert cycles([*found, back]) == ["lstm.hand → lstm.probe → lstm.hand", "lstm.probe → lstm.hand → lstm.probe"]
