@@ -126,7 +126,7 @@ def per_op_overhead(ops: int = 2000, repeats: int = 15) -> dict:
 
         runs["torch eager, forward + backward"] = torch_eager
     times = time_alternating(runs, repeats)
-    return {name: statistics.median(t) / ops * 1e6 for name, t in times.items()}
+    return {name: statistics.median(samples) / ops * 1e6 for name, samples in times.items()}
 
 
 def peak_memory(run: Callable[[], object]) -> int:

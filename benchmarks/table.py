@@ -19,8 +19,8 @@ def format_results(r: Results) -> str:
         "forward + backward, median ms (min–max); ratios to the matmul floor and to the numpy BPTT yardstick",
     ]
     groups: dict[tuple[str, str], list] = {}
-    for t in r.timings:
-        groups.setdefault((t.size, t.dtype), []).append(t)
+    for timing in r.timings:
+        groups.setdefault((timing.size, timing.dtype), []).append(timing)
     for (size, dtype), rows in groups.items():
         lines += ["", f"{size} {dtype}", f"{'':34} {'median':>10} {'min–max':>19} {'/floor':>7} {'/numpy':>7} "
                                          f"{'GFLOP/s':>8}"]

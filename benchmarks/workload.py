@@ -38,8 +38,8 @@ class Workload:
 
 
 def make(name: str, dtype, *, B=None, X=None, H=None, T=None, seed: int = 0) -> Workload:
-    b, x, h, t = SIZES.get(name, (None,) * 4)
-    B, X, H, T = B or b, X or x, H or h, T or t
+    sized = SIZES.get(name, (None,) * 4)
+    B, X, H, T = (given or default for given, default in zip((B, X, H, T), sized, strict=True))
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     params = LSTM(X, H, dtype=dtype, seed=seed).arrays()

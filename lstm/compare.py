@@ -124,7 +124,7 @@ def run_engine(problem: Problem) -> EngineRun:
     loss = (hs * problem.dhs).sum() + (h_T * problem.dh_T).sum() + (c_T * problem.dc_T).sum()
     loss.backward(retain_graph=True, retain_grads=True)
     params = model.parameters()
-    grads = {name: t.grad for name, t in params.items()} | {"xs": xs.grad, "h0": h0.grad, "c0": c0.grad}
+    grads = {name: p.grad for name, p in params.items()} | {"xs": xs.grad, "h0": h0.grad, "c0": c0.grad}
     return EngineRun(grads, named_nodes(loss))
 
 

@@ -33,7 +33,8 @@ def _tanh_(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def forward(xs, h0, c0, W_x, W_h, b):
+def forward(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, W_x: np.ndarray, W_h: np.ndarray,
+            b: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """xs (T, B, X); W_x (4H, X), W_h (4H, H), b (4H,) stacked i, f, o, g. Returns (2, T, B, H): every h_t,
     then every c_t (each block contiguous, so backward's weight gradients read them without a copy).
 

@@ -19,7 +19,7 @@ def engine_gradients(model, xs, h0, c0, dhs, dh_T, dc_T):
     xs, h0, c0 = (Tensor(a, requires_grad=True) for a in (xs, h0, c0))
     hs, (h_T, c_T) = model(xs, (h0, c0))
     ((hs * dhs).sum() + (h_T * dh_T).sum() + (c_T * dc_T).sum()).backward()
-    grads = {name: t.grad for name, t in model.parameters().items()}
+    grads = {name: p.grad for name, p in model.parameters().items()}
     return hs, h_T, c_T, grads | {"xs": xs.grad, "h0": h0.grad, "c0": c0.grad}
 
 
@@ -104,7 +104,7 @@ def test_intermediate_tensors_carry_the_derivation_names():
     assert q.name == "hidden state update/q" and q.parents[0] is c_t
     i_t = c_t.parents[1].parents[0]
     assert i_t.name == "input gate/i_t" and i_t.parents[0].name == "input gate/p"
-    assert [t.name for t in i_t.parents[0].parents] == ["input gate/q", "input gate/v", "b_i"]
+    assert [operand.name for operand in i_t.parents[0].parents] == ["input gate/q", "input gate/v", "b_i"]
 
 
 def test_equal_seeds_give_identical_parameters_and_pytorch_initialisation_bounds():

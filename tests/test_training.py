@@ -16,9 +16,9 @@ from training.train import Progress, Settings, Trainer, train
 
 
 def parameter(values, grad):
-    t = Tensor(np.array(values, dtype=float), requires_grad=True, name="w")
-    t.grad = np.array(grad, dtype=float)
-    return t
+    w = Tensor(np.array(values, dtype=float), requires_grad=True, name="w")
+    w.grad = np.array(grad, dtype=float)
+    return w
 
 
 def test_sgd_with_momentum_matches_a_hand_computed_step():
@@ -129,8 +129,8 @@ def test_checkpoint_resume_continues_identically(tmp_path):
     train(Settings(**{**settings.__dict__, "steps": 3}), checkpoint=str(path), every=3, quiet=True)
     resumed = train(settings, checkpoint=str(path), resume=True, quiet=True)["trainer"]
     assert resumed.losses == straight.losses
-    for name, t in straight.parameters().items():
-        np.testing.assert_array_equal(resumed.parameters()[name].data, t.data)
+    for name, p in straight.parameters().items():
+        np.testing.assert_array_equal(resumed.parameters()[name].data, p.data)
 
 
 def test_checkpoint_errors_name_the_problem(tmp_path):

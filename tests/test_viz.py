@@ -71,10 +71,10 @@ def test_the_gradient_printed_on_a_node_is_that_tensors_grad():
     y = sigmoid(x).named("y")
     (y * np.array([1.0, -2.0, 3.0])).sum().backward(retain_grads=True)
     source = viz.draw(y).source
-    for t in (x, y):
-        printed = re.search(rf"<B>{t.name}</B>.*?∇ \[(.*?)\]", source, re.S).group(1)
-        np.testing.assert_allclose([float(v) for v in printed.split()], t.grad, rtol=5e-3)
-        assert np.array2string(t.grad, precision=5, suppress_small=True) in source  # the tooltip, fuller
+    for tensor in (x, y):
+        printed = re.search(rf"<B>{tensor.name}</B>.*?∇ \[(.*?)\]", source, re.S).group(1)
+        np.testing.assert_allclose([float(v) for v in printed.split()], tensor.grad, rtol=5e-3)
+        assert np.array2string(tensor.grad, precision=5, suppress_small=True) in source  # the tooltip, fuller
 
 
 def test_the_generic_renderer_places_tensors_by_its_describe_hook():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -118,8 +119,9 @@ def _disagreements(derivation: Derivation, model: LSTM, xs: np.ndarray, state: t
     return disagreeing(engine, {**trace, **{name: grads[name] for name in NAMES}})
 
 
-def render_all(folder: str | os.PathLike, fmt: str = "svg", **options) -> list[Path]:
-    """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`."""
+def render_all(folder: str | os.PathLike, fmt: str = "svg", **options: Any) -> list[Path]:
+    """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`; `options` are
+    render_gate's."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"render: with --gate all, -o must be a folder; {folder} is a file")

@@ -26,7 +26,7 @@ def layout(graph: graphviz.Digraph, fmt: str) -> bytes:
     """The laid-out picture in `fmt` ('svg' or 'png')."""
     if fmt not in ("svg", "png"):
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    try:
+    try:  # imported here: without its wheel (a platform it has none for) a system `dot` still serves
         import pygraphviz
     except ImportError:
         pygraphviz = None
