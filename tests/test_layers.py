@@ -5,6 +5,7 @@ hiding an import where it runs late.
 """
 
 import ast
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +149,8 @@ def test_the_checks_catch_an_upward_import_a_late_one_and_a_cycle(tmp_path):
     assert hidden(found) == ["lstm/probe.py:7: lstm.probe imports viz inside a function"]
     back = Import("lstm.hand", "lstm.probe", "lstm/hand.py:1", False)
     assert cycles([*found, back]) == ["lstm.hand → lstm.probe → lstm.hand", "lstm.probe → lstm.hand → lstm.probe"]
+
+
+def test_the_readme_table_of_layers_is_this_one():
+    rows = re.findall(r"^\| (\d) \| `(\w+)/` \|", (ROOT / "README.md").read_text(), re.M)
+    assert {package: int(layer) for layer, package in rows} == LAYERS
