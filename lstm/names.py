@@ -91,18 +91,12 @@ INPUT = "x_t"
 
 @dataclass(frozen=True)
 class State:
-    """h or c: computed as h_t by its section at step t, read as h_{t−1} by step t + 1."""
+    """h or c: computed as `symbol` (h_t) by its section at step t, read as `previous` (h_{t−1}) by step t + 1."""
 
     letter: str
+    symbol: str
+    previous: str
     section: str
-
-    @property
-    def symbol(self) -> str:
-        return f"{self.letter}_t"
-
-    @property
-    def previous(self) -> str:
-        return f"{self.letter}_{{t-1}}"
 
     def at(self, t: int | None) -> NodeName:
         return NodeName(t, self.section, self.symbol)
@@ -113,8 +107,8 @@ class State:
         return NodeName(t, None, self.previous) if not t else self.at(t - 1)
 
 
-HIDDEN_STATE = State("h", HIDDEN)
-CELL_STATE = State("c", CELL)
+HIDDEN_STATE = State("h", "h_t", "h_{t-1}", HIDDEN)
+CELL_STATE = State("c", "c_t", "c_{t-1}", CELL)
 STATES = (HIDDEN_STATE, CELL_STATE)
 STATE_SYMBOLS = frozenset(symbol for state in STATES for symbol in (state.symbol, state.previous))
 # where each output that other sections read is computed
