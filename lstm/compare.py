@@ -129,6 +129,7 @@ def run_engine(problem: Problem) -> EngineRun:
 
 
 def named_nodes(root: Tensor) -> dict[str, Tensor]:
+    """Every named tensor of the graph that computed `root`, by its name."""
     nodes, stack, seen = {}, [root], {id(root)}
     while stack:
         node = stack.pop()
