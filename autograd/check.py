@@ -13,18 +13,20 @@ from autograd.tensor import Tensor, no_grad
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6, indices: Any = None) -> np.ndarray:
     """Central differences of the scalar f() with respect to x, perturbing x in place and restoring it.
 
-    `indices` limits the work to some flat positions (the rest stay NaN), for large tensors.
+    `indices` limits the work to some flat positions (the rest stay NaN), for large tensors. Elements are
+    addressed by their index, not through a flattened view, which for a transposed or otherwise non-contiguous
+    array would be a copy that f() never reads.
     """
     grad = np.full(x.shape, np.nan)
-    flat, out = x.reshape(-1), grad.reshape(-1)
-    for i in range(x.size) if indices is None else indices:
-        kept = flat[i]
-        flat[i] = kept + eps
+    for flat in range(x.size) if indices is None else indices:
+        i = np.unravel_index(flat, x.shape)
+        kept = x[i]
+        x[i] = kept + eps
         up = f()
-        flat[i] = kept - eps
+        x[i] = kept - eps
         down = f()
-        flat[i] = kept
-        out[i] = (up - down) / (2 * eps)
+        x[i] = kept
+        grad[i] = (up - down) / (2 * eps)
     return grad
 
 
@@ -50,19 +52,26 @@ def gradcheck(
     out.backward()
 
     def value() -> float:
-        with no_grad():
-            return float(fn(*inputs64).data)
+        # a step out of fn's domain is reported below as a finite difference that is not finite
+        with no_grad(), np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return fn(*inputs64).item()
 
     for k, x in enumerate(inputs64):
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
+        label = x.name or f"input {k}"
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad
         numeric = numerical_gradient(value, x.data, eps)
+        if not np.all(np.isfinite(numeric)):
+            worst = tuple(int(i) for i in np.argwhere(~np.isfinite(numeric))[0])
+            raise AssertionError(
+                f"gradcheck: {label} at index {worst}: the finite difference is not finite "
+                f"({numeric[worst]}); fn is not differentiable there, or eps={eps} steps out of its domain"
+            )
         excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(excess > 0) or not np.all(np.isfinite(analytic)):
             worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf))), x.shape)
             worst = tuple(int(i) for i in worst)
-            label = x.name or f"input {k}"
             raise AssertionError(
                 f"gradcheck: {label} at index {worst}: engine {analytic[worst]:.10g}, finite difference "
                 f"{numeric[worst]:.10g}; tolerance atol={atol} + rtol={rtol}·|finite difference|"

@@ -26,7 +26,7 @@ from lstm.names import GATES, NAMES, node_name
 
 def sigmoid(p: np.ndarray) -> np.ndarray:
     """1 / (1 + e^−p): accurate on both tails; e^−p overflows to inf below p = −709, giving exactly 0."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return 1 / (1 + np.exp(-p))
 
 
@@ -53,6 +53,7 @@ class Step:
                     self.tanh_c[t], self.h[t])
 
 
+@np.errstate(under="ignore")  # a saturated gate's tail is exactly 0: an answer, not an error
 def forward(params: dict[str, np.ndarray], xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Step:
     """The forward pass, batched: xs (T, B, X), h0 and c0 (B, H); every array stacked over time."""
     T, B, _ = xs.shape
@@ -227,6 +228,7 @@ def _with_batch_axis(a: Any) -> np.ndarray | None:
     return None if a is None else np.asarray(a)[..., None, :]
 
 
+@np.errstate(under="ignore")  # gradients vanishing through time underflow to 0, as they should
 def bptt(params, xs, h0, c0, dhs, dh_T=None, dc_T=None, *, lines=LINES, flow=FLOW):
     """`backward`, and the trace: the gradient at h_t, c_t, each gate's output, p, q and v at every step, by the
     names the engine gives those tensors. `lines` and `flow` are where the bug zoo swaps a line in."""
