@@ -1,7 +1,8 @@
 """The recorded graph: the one walk over it, and the reverse pass that walks it backwards.
 
-A node is anything with `op`, `parents`, `params`, `data`, `grad` and `requires_grad` (a Tensor); this module
-needs nothing else of it, so the renderer and the comparison walk the graph exactly as the reverse pass does.
+A node is anything with `op`, `parents`, `params`, `data`, `grad` and `requires_grad` (a Tensor), hashed by
+identity; this module needs nothing else of it, so the renderer and the comparison walk the graph exactly as the
+reverse pass does.
 """
 
 from __future__ import annotations
@@ -22,16 +23,22 @@ def walk(roots: Iterable[Tensor]) -> list[Tensor]:
     Reversed, it is the order of the reverse pass: a tensor comes only after every tensor it feeds.
     """
     order: list[Tensor] = []
-    seen: set[int] = set()
-    stack = [(root, False) for root in roots]
-    while stack:
-        node, operands_done = stack.pop()
-        if operands_done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents or ()) if id(p) not in seen)
+    seen: set[Tensor] = set()
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        path = [(root, iter(root.parents or ()))]  # depth first: each tensor with the operands it has yet to visit
+        while path:
+            node, operands = path[-1]
+            for p in operands:
+                if p not in seen:
+                    seen.add(p)
+                    path.append((p, iter(p.parents or ())))
+                    break
+            else:
+                path.pop()
+                order.append(node)
     return order
 
 
@@ -92,10 +99,10 @@ def backward_pass(root: Tensor, seed: np.ndarray, keep_graph: bool, retain_grads
     Leaves that require grad add theirs into `.grad`; with `retain_grads` every tensor keeps its gradient. Unless
     `keep_graph`, each result lets go of its operands once they have their gradients, freeing the activations.
     """
-    pending: dict[int, Pending] = {id(root): (seed, False)}
+    pending: dict[Tensor, Pending] = {root: (seed, False)}
     with np.errstate(under="ignore"):  # gradients vanishing to 0 is the honest answer, not an error
         for node in reversed(walk([root])):
-            arrived = pending.pop(id(node), None)
+            arrived = pending.pop(node, None)
             if arrived is None:
                 continue  # nothing that needs a gradient depends on it
             u, owned = arrived
@@ -108,8 +115,8 @@ def backward_pass(root: Tensor, seed: np.ndarray, keep_graph: bool, retain_grads
                     f"backward: the graph through {node._label()} was freed by an earlier backward; "
                     "call the first backward with retain_graph=True to walk it twice"
                 )
-            for parent, g in zip(node.parents, node.op.gradients(u, node, last=not keep_graph), strict=True):
+            for parent, g in zip(node.parents, node.op.gradients(u, node, not keep_graph), strict=True):
                 if g is not None:
-                    pending[id(parent)] = accumulate(pending.get(id(parent)), g)
+                    pending[parent] = accumulate(pending.get(parent), g)
             if not keep_graph:
                 node.parents = None

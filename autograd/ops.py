@@ -81,16 +81,18 @@ class Primitive:
 
     def gradients(self, u: Array, node: Tensor, last: bool = False) -> list[Gradient | None]:
         """Each operand's gradient, in its shape and dtype; None where the operand does not require one."""
-        parents, params = node.parents, node.params
+        parents = node.parents
         operands = [p.data for p in parents]
-        if self.saves:
-            params = {**params, "last": last}
-        if self.joint is not None:
-            grads = self.joint(u, node.data, *operands, **params)
-        else:
-            grads = [self.partial(k).vjp(u, node.data, *operands, **params) if p.requires_grad else None
-                     for k, p in enumerate(parents)]
-        return [_conform(g, x) if p.requires_grad else None for g, x, p in zip(grads, operands, parents, strict=True)]
+        params = {**node.params, "last": last} if self.saves else node.params
+        joint = None if self.joint is None else self.joint(u, node.data, *operands, **params)
+        grads: list[Gradient | None] = []
+        for k, p in enumerate(parents):
+            if not p.requires_grad:
+                grads.append(None)
+                continue
+            g = self.partial(k).vjp(u, node.data, *operands, **params) if joint is None else joint[k]
+            grads.append(_conform(g, operands[k]))
+        return grads
 
     def vjp(self, k: int, u: Array, node: Tensor) -> Array:
         """Operand k's gradient alone, as a dense array: the partial along one edge of the graph (for the
@@ -102,16 +104,16 @@ class Primitive:
         else:
             g = self.partial(k).vjp(u, node.data, *operands, **params)
         g = _conform(g, operands[k])
-        return g.dense() if isinstance(g, Scatter) else g
+        return g.dense() if type(g) is Scatter else g
 
 
 def _conform(g: Gradient, x: Array) -> Gradient:
     """An operand's gradient as an ndarray of the operand's shape and dtype: broadcasting undone, float32 kept."""
-    if isinstance(g, Scatter):
+    if type(g) is Scatter:
         return g
     if g.shape != x.shape:
         g = unbroadcast(g, x.shape)
-    if type(g) is not np.ndarray or g.dtype != x.dtype:
+    if type(g) is not np.ndarray or g.dtype is not x.dtype:  # identity: the cheap test, and enough for numpy's
         g = np.asarray(g, x.dtype)
     return g
 
