@@ -1,6 +1,7 @@
 """A minimal reverse-mode autograd engine over numpy arrays, whose primitives declare their partials."""
 
-from autograd.check import gradcheck, numerical_gradient
+from autograd.check import GradientReport, check_gradients, gradcheck, numerical_gradient
+from autograd.diagnostics import taylor_test
 from autograd.losses import cross_entropy, mse
 from autograd.ops import (
     PRIMITIVES,
@@ -28,7 +29,8 @@ from autograd.ops import (
 from autograd.tensor import Tensor, no_grad
 
 __all__ = [
-    "PRIMITIVES", "Partial", "Primitive", "Tensor", "add", "concat", "cross_entropy", "div", "exp", "getitem",
-    "gradcheck", "hadamard", "log", "log_softmax", "matmul", "mean", "mse", "neg", "no_grad", "numerical_gradient",
-    "reshape", "sigmoid", "stack", "sub", "sum", "tanh", "transpose",
+    "PRIMITIVES", "GradientReport", "Partial", "Primitive", "Tensor", "add", "check_gradients", "concat",
+    "cross_entropy", "div", "exp", "getitem", "gradcheck", "hadamard", "log", "log_softmax", "matmul", "mean", "mse",
+    "neg", "no_grad", "numerical_gradient", "reshape", "sigmoid", "stack", "sub", "sum", "tanh", "taylor_test",
+    "transpose",
 ]

@@ -1,44 +1,54 @@
-"""The Tensor, the graph it records, and the reverse pass over that graph."""
+"""The Tensor: an ndarray that remembers which primitive made it from which tensors."""
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autograd.graph import backward_pass
+
 if TYPE_CHECKING:
     from autograd.ops import Primitive
 
-_recording = True
-_created = itertools.count()  # creation order: a tensor is always made after its operands
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+# How many no_grad blocks are open in this thread (or task). A count, not a flag, so blocks that exit out of
+# order still leave recording on once all have exited; a context variable, so another thread's block is not ours.
+_no_grad_depth: ContextVar[int] = ContextVar("no_grad_depth", default=0)
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Inside this block no op records a graph (evaluation, optimizer steps, finite differences)."""
-    global _recording
-    previous, _recording = _recording, False
+    _no_grad_depth.set(_no_grad_depth.get() + 1)
     try:
         yield
     finally:
-        _recording = previous
+        _no_grad_depth.set(_no_grad_depth.get() - 1)
 
 
-def as_float_array(data: Any, who: str = "Tensor") -> np.ndarray:
-    """float32 and float64 stay as they are; integers, booleans and Python lists become float64."""
+def recording() -> bool:
+    return _no_grad_depth.get() == 0
+
+
+def as_float_array(data: Any, who: str = "Tensor", dtype: np.dtype | None = None) -> np.ndarray:
+    """float32 and float64 arrays stay as they are; numbers, lists, integers and booleans become `dtype`
+    (float64 unless given). Anything else, complex numbers included, is refused with one TypeError."""
     try:
         array = np.asarray(data)
     except ValueError as error:  # ragged nested lists
         raise TypeError(f"{who}: expected numeric data of a regular shape, got {type(data).__name__}: {error}") \
             from None
-    if array.dtype == np.float64 or array.dtype == np.float32:
+    if array.dtype.kind == "c":
+        raise TypeError(f"{who}: complex data is not supported (real float32 or float64 only), got {array.dtype}")
+    if array.dtype in FLOATS and (dtype is None or isinstance(data, np.ndarray) and array.ndim):
         return array
     if array.dtype.kind in "biuf":
-        return array.astype(np.float64)
+        return array.astype(dtype or np.float64)
     raise TypeError(
         f"{who}: expected numeric data (a number, a list of numbers or a numeric ndarray), "
         f"got {type(data).__name__} of dtype {array.dtype}"
@@ -48,35 +58,25 @@ def as_float_array(data: Any, who: str = "Tensor") -> np.ndarray:
 def result(data: np.ndarray, op: Primitive, parents: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
     """A primitive's output: no validation, since numpy made the data (the hot path of every op)."""
     out = Tensor.__new__(Tensor)
-    out.data = data
-    out.grad = out.name = out._pending = None
-    out._order = next(_created)
-    for p in parents:
-        if p.requires_grad and _recording:
-            out.requires_grad, out.op, out.parents, out.params = True, op, parents, params
-            return out
+    out.data = data if type(data) is np.ndarray else np.asarray(data)  # numpy gives 0-d results as scalars
+    out.grad = out.name = None
+    if _no_grad_depth.get() == 0:
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad, out.op, out.parents, out.params = True, op, parents, params
+                return out
     out.requires_grad, out.op, out.parents, out.params = False, None, (), {}
     return out
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a gradient back to the shape of the operand that numpy broadcast to make it."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
-
-
 class Tensor:
-    """An ndarray that remembers which primitive made it from which tensors."""
+    """An ndarray that remembers which primitive made it from which tensors.
 
-    __slots__ = ("data", "grad", "name", "requires_grad", "op", "parents", "params", "_pending", "_order",
-                 "__weakref__")
+    Its operators are the primitives of `autograd.ops`, so `a @ b + c` records the same graph as the calls.
+    """
+
+    __slots__ = ("data", "grad", "name", "requires_grad", "op", "parents", "params", "__weakref__")
+    __array_ufunc__ = None  # so `ndarray + Tensor` asks the Tensor (its reflected operator), not numpy
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         self.data = as_float_array(data.data if isinstance(data, Tensor) else data)
@@ -86,8 +86,15 @@ class Tensor:
         self.op: Primitive | None = None
         self.parents: tuple[Tensor, ...] | None = ()
         self.params: dict[str, Any] = {}
-        self._pending: np.ndarray | None = None
-        self._order = next(_created)
+
+    # A copy (copy.deepcopy, pickle) keeps the values, the gradient, the name and requires_grad, but not the
+    # graph: it is a leaf of its own, like a model's parameters, which is what copying a model means.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"data": self.data, "grad": self.grad, "name": self.name, "requires_grad": self.requires_grad}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        Tensor.__init__(self, state["data"], state["requires_grad"], state["name"])
+        self.grad = state["grad"]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -131,6 +138,55 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.hadamard(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.hadamard(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index=index)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.reshape(self, shape=shape[0] if len(shape) == 1 else shape)
+
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self)
+
     def backward(self, grad: Any = None, *, retain_graph: bool = False, retain_grads: bool = False) -> None:
         """Reverse pass from this tensor.
 
@@ -152,63 +208,15 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = as_float_array(grad.data if isinstance(grad, Tensor) else grad, "backward").astype(self.dtype)
+            seed = np.array(as_float_array(grad.data if isinstance(grad, Tensor) else grad, "backward"), self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {seed.shape}, expected {self.shape} like {self._label()}")
-
-        # Every consumer of a tensor was made after it, so walking the graph from the newest tensor to the oldest
-        # visits each one after all the gradient meant for it has arrived: a heap on creation order is a
-        # topological order, found without recursion, at any depth.
-        self._pending = seed
-        queue = [(-self._order, self)]
-        keep_graph = retain_graph or retain_grads
-        pop, push = heapq.heappop, heapq.heappush
-        # Gradient buffers this pass allocated itself and may add into in place. A buffer stops being owned when
-        # its tensor is reached: from then on it is `g`, which vjps may hand on unchanged to several operands.
-        owned: dict[int, np.ndarray] = {}
-        try:
-            while queue:
-                node = pop(queue)[1]
-                g = node._pending
-                node._pending = None
-                owned.pop(id(g), None)
-                op = node.op
-                if op is None or retain_grads:
-                    node.grad = g.copy() if node.grad is None else node.grad + g
-                    if op is None:
-                        continue
-                parents = node.parents
-                if parents is None:
-                    raise RuntimeError(
-                        f"backward: the graph through {node._label()} was freed by an earlier backward; "
-                        "call the first backward with retain_graph=True to walk it twice"
-                    )
-                into = op.partials[0].accumulate
-                if into is not None and id(parents[0]._pending) in owned:
-                    into(parents[0]._pending, g, node.data, parents[0].data, **node.params)
-                    grads = ()
-                else:
-                    grads = op.gradients(g, node.data, parents, node.params)
-                if not keep_graph:
-                    node.parents = None
-                for parent, pg in zip(parents, grads, strict=False):  # no grads when accumulated in place
-                    if pg is None:
-                        continue
-                    if pg.shape != parent.data.shape:
-                        pg = unbroadcast(pg, parent.data.shape)
-                    pending = parent._pending
-                    if pending is None:
-                        parent._pending = pg
-                        push(queue, (-parent._order, parent))
-                        if into is not None:
-                            owned[id(pg)] = pg
-                    elif id(pending) in owned:
-                        np.add(pending, pg, out=pending)
-                    else:
-                        parent._pending = owned[id(pending)] = pending + pg
-        finally:
-            for _, left in queue:  # after an error, leave no half-accumulated gradient behind
-                left._pending = None
+        backward_pass(self, seed, retain_graph or retain_grads, retain_grads)
 
     def _label(self) -> str:
         return f"tensor {self.name!r}" if self.name else f"the tensor of shape {self.shape}"
+
+
+# The operators above call the table of primitives, and the table makes Tensors: so it is imported once the
+# class exists, here at the end.
+from autograd import ops  # noqa: E402

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, numerical_gradient
-from autograd.tensor import unbroadcast
 from lstm import hand
 from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, STATES, Gate, NodeName, locate
@@ -146,8 +145,7 @@ def engine_vjp(child: Tensor, parent: Tensor, u: np.ndarray) -> np.ndarray:
     """The engine's own partial along the path child → … → parent, applied to u (vjp by vjp)."""
     path = _path(child, parent)
     for node, k in path:
-        operands = [p.data for p in node.parents]
-        u = unbroadcast(node.op.vjp(k, u, node.data, operands, node.params), operands[k].shape)
+        u = node.op.vjp(k, u, node)
     return u
 
 

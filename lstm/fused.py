@@ -49,7 +49,7 @@ def forward(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, W_x: np.ndarray, W_h
     recurrent = np.empty((B, 4 * H), dtype=z.dtype)
     W_hT = W_h.T
     h, c = h0, c0
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         for t in range(T):
             a = z[t]  # becomes the gate activations
             a += np.matmul(h, W_hT, out=recurrent)
@@ -66,50 +66,45 @@ def forward(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, W_x: np.ndarray, W_h
     return out, (z, tanh_c)
 
 
-def _joint(g_out, ans, xs, h0, c0, W_x, W_h, b, *, saved):
+def _joint(u, ans, xs, h0, c0, W_x, W_h, b, *, saved, last):
     """Every operand's gradient: BPTT as in hand.py, with the weight gradients hoisted out of the loop.
 
-    Consumes the saved activations (the reverse pass calls it once per node; a second call needs a new forward).
+    `u` is the gradient at the output (2, T, B, H). On the last backward through the node, ∇p overwrites the
+    saved gate activations step by step (no copy of the largest array); while the graph is kept, on a copy.
     """
     gates, tanh_cs = saved
     T, B, _ = xs.shape
     H = h0.shape[-1]
     hs, cs = ans
-    # ∇p of step t overwrites the gate activations of step t once they are read: the node's own buffer, no copy
-    d_z = gates
+    d_z = gates if last else np.empty_like(gates)
     d_h = np.zeros_like(h0)
     d_c = np.zeros_like(c0)
-    for t in reversed(range(T)):
-        a, tanh_c = gates[t], tanh_cs[t]
-        i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        c_prev = c0 if t == 0 else cs[t - 1]
-        d_h += g_out[0, t]  # h_t feeds the loss and step t+1
-        d_c += g_out[1, t]
-        d_c += d_h * o * (1 - tanh_c * tanh_c)  # ∇c_t gathers the path through h_t
-        d_i = d_c * g * i * (1 - i)  # ∇_p i_t = (1−σ(p))σ(p)
-        d_f = d_c * c_prev * f * (1 - f)
-        d_o = d_h * tanh_c * o * (1 - o)
-        d_g = d_c * i * (1 - g * g)  # ∇_p g_t = 1−tanh²(p)
-        d_c *= f  # ∇c_{t−1} = ∇c_t ⊙ f_t
-        dz = d_z[t]
-        dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:] = d_i, d_f, d_o, d_g
-        d_h = dz @ W_h  # ∇h_{t−1}: the four gates' v = W_h h_{t−1}
+    with np.errstate(under="ignore"):  # gradients vanishing through time underflow to 0, as they should
+        for t in reversed(range(T)):
+            a, tanh_c = gates[t], tanh_cs[t]
+            i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c_prev = c0 if t == 0 else cs[t - 1]
+            d_h += u[0, t]  # h_t feeds the loss and step t+1
+            d_c += u[1, t]
+            d_c += d_h * o * (1 - tanh_c * tanh_c)  # ∇c_t gathers the path through h_t
+            d_i = d_c * g * i * (1 - i)  # ∇_p i_t = (1−σ(p))σ(p)
+            d_f = d_c * c_prev * f * (1 - f)
+            d_o = d_h * tanh_c * o * (1 - o)
+            d_g = d_c * i * (1 - g * g)  # ∇_p g_t = 1−tanh²(p)
+            d_c *= f  # ∇c_{t−1} = ∇c_t ⊙ f_t
+            dz = d_z[t]
+            dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:] = d_i, d_f, d_o, d_g
+            d_h = dz @ W_h  # ∇h_{t−1}: the four gates' v = W_h h_{t−1}
     flat = d_z.reshape(T * B, 4 * H)
     d_W_h = flat[B:].T @ hs[:-1].reshape(-1, H) + flat[:B].T @ h0  # h_{t−1}: h_0, then h_1 … h_{T−1}
     return (flat @ W_x).reshape(xs.shape), d_h, d_c, flat.T @ xs.reshape(T * B, -1), d_W_h, flat.sum(axis=0)
-
-
-def _pick(k):
-    """One operand's gradient alone; works on a copy, since the joint backward consumes what was saved."""
-    return lambda g, ans, *operands, saved: _joint(g, ans, *operands, saved=(saved[0].copy(), saved[1]))[k]
 
 
 lstm_sequence = Primitive(
     "lstm_sequence",
     "LSTM",
     forward,
-    tuple(Partial(f"BPTT: ∇{name} (lstm/hand.py, fused)", _pick(k))
-          for k, name in enumerate(("xs", "h_0", "c_0", "W_x", "W_h", "b"))),
+    tuple(Partial(f"BPTT: ∇{name} (lstm/hand.py, fused)") for name in ("xs", "h_0", "c_0", "W_x", "W_h", "b")),
     joint=_joint,
     saves=True,
 )

@@ -31,7 +31,7 @@ GRADIENTS = (*NAMES, "xs", "h0", "c0")  # the fifteen gradients `backward` retur
 
 def sigmoid(p: np.ndarray) -> np.ndarray:
     """1 / (1 + e^−p): accurate on both tails; e^−p overflows to inf below p = −709, giving exactly 0."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return 1 / (1 + np.exp(-p))
 
 
@@ -61,6 +61,7 @@ class Step:
                     self.c[t], self.tanh_c[t], self.h[t])
 
 
+@np.errstate(under="ignore")  # a saturated gate's tail is exactly 0: an answer, not an error
 def forward(params: Params, xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Step:
     """The forward pass, batched: xs (T, B, X), h0 and c0 (B, H); every array stacked over time."""
     T, B, _ = xs.shape
@@ -283,6 +284,7 @@ def _with_batch_axis(a: Any) -> np.ndarray | None:
     return None if a is None else np.asarray(a)[..., None, :]
 
 
+@np.errstate(under="ignore")  # gradients vanishing through time underflow to 0, as they should
 def bptt(params: Params, xs: Any, h0: Any, c0: Any, dhs: Any, dh_T: Any = None, dc_T: Any = None, *,
          derivation: Derivation = DERIVATION) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """`backward` by `derivation`'s lines and flow, and the trace: the gradient at h_t, c_t, each gate's output,

@@ -10,6 +10,7 @@ import numpy as np
 
 from autograd import Tensor
 from autograd.files import atomic_savez, load_npz
+from autograd.tensor import as_float_array
 from lstm.names import GATE, GATES, TORCH_ORDER
 
 
@@ -64,21 +65,27 @@ class LSTMParameters:
     def load_arrays(self, arrays: dict[str, np.ndarray], source: str = "parameters") -> None:
         check_arrays(arrays, shapes(self.input_size, self.hidden_size), source)
         for name, tensor in self._params.items():
-            tensor.data = np.array(arrays[name], dtype=self.dtype)
+            tensor.data = np.array(as_float_array(arrays[name], f"{source}: {name}"), dtype=self.dtype)
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], *, dtype: Any = np.float64, source: str = "parameters"):
+    def from_arrays(cls, arrays: dict[str, np.ndarray], *, dtype: Any = None, source: str = "parameters"):
+        """A model holding these twelve arrays; in their dtype when they are all float32, else in float64."""
         if "W_xi" not in arrays or np.ndim(arrays["W_xi"]) != 2:
             check_arrays(arrays, shapes(1, 1), source)  # names what is missing before sizes can be read
         hidden_size, input_size = np.shape(arrays["W_xi"])
+        if dtype is None:
+            single = all(np.asarray(a).dtype == np.float32 for a in arrays.values())
+            dtype = np.float32 if single else np.float64
         model = cls(input_size, hidden_size, dtype=dtype)
         model.load_arrays(arrays, source)
         return model
 
     @classmethod
     def from_stacked(cls, weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarray, bias_hh: np.ndarray,
-                     *, dtype: Any = np.float64):
-        """PyTorch's nn.LSTMCell / nn.LSTM layout: rows stacked i, f, g, o; b_k = bias_ih_k + bias_hh_k."""
+                     *, dtype: Any = None):
+        """PyTorch's nn.LSTMCell / nn.LSTM layout: rows stacked i, f, g, o; b_k = bias_ih_k + bias_hh_k.
+
+        float32 weights (PyTorch's own) give a float32 model unless `dtype` says otherwise."""
         weight_ih, weight_hh = np.asarray(weight_ih), np.asarray(weight_hh)
         bias_ih, bias_hh = np.asarray(bias_ih), np.asarray(bias_hh)
         if weight_ih.ndim != 2 or weight_ih.shape[0] % 4 or weight_ih.shape[0] == 0:
@@ -110,6 +117,4 @@ class LSTMParameters:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, dtype: Any = None):
-        arrays = load_npz(path)
-        dtype = dtype or (arrays["W_xi"].dtype if "W_xi" in arrays else np.float64)
-        return cls.from_arrays(arrays, dtype=dtype, source=str(path))
+        return cls.from_arrays(load_npz(path), dtype=dtype, source=str(path))

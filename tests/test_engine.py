@@ -19,7 +19,7 @@ def test_data_conversion_and_properties():
     assert Tensor(True).dtype == np.float64
 
 
-@pytest.mark.parametrize("bad", ["abc", [[1, 2], [3]], {"a": 1}, np.array([1j])])
+@pytest.mark.parametrize("bad", ["abc", [[1, 2], [3]], {"a": 1}])
 def test_non_numeric_data_is_refused_clearly(bad):
     with pytest.raises(TypeError, match="Tensor: expected numeric data"):
         Tensor(bad)

@@ -52,9 +52,8 @@ def test_each_declared_partial_of_the_fused_primitive_passes_gradcheck():
                  ("b", (4 * H,))]]
     weights = rng.standard_normal((2, T, B, H))
     assert gradcheck(lambda *ops: (lstm_sequence(*ops) * weights).sum(), operands)
-    node_operands = [operand.data for operand in operands]
     out = lstm_sequence(*operands)
-    alone = [lstm_sequence.vjp(k, weights, out.data, node_operands, out.params) for k in range(len(operands))]
-    joint = lstm_sequence.gradients(weights, out.data, operands, out.params)  # one partial alone gives the same
+    alone = [lstm_sequence.vjp(k, weights, out) for k in range(len(operands))]
+    joint = lstm_sequence.gradients(weights, out)  # one partial alone gives the same
     for a, j in zip(alone, joint, strict=True):
         np.testing.assert_array_equal(a, j)
