@@ -42,6 +42,11 @@ def walk(roots: Iterable[Tensor]) -> list[Tensor]:
     return order
 
 
+def named(roots: Iterable[Tensor]) -> dict[str, Tensor]:
+    """Every named tensor of the graph that computed the roots, by its name."""
+    return {t.name: t for t in walk(roots) if t.name}
+
+
 @dataclass(frozen=True)
 class Scatter:
     """Indexing's gradient: `values` at `index` of an otherwise zero array, added into a buffer only when met.

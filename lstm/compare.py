@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, numerical_gradient
+from autograd.graph import named
 from lstm import hand
 from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, STATES, Gate, NodeName, locate
@@ -124,21 +125,7 @@ def run_engine(problem: Problem) -> EngineRun:
     loss.backward(retain_graph=True, retain_grads=True)
     params = model.parameters()
     grads = {name: p.grad for name, p in params.items()} | {"xs": xs.grad, "h0": h0.grad, "c0": c0.grad}
-    return EngineRun(grads, named_nodes(loss))
-
-
-def named_nodes(root: Tensor) -> dict[str, Tensor]:
-    """Every named tensor of the graph that computed `root`, by its name."""
-    nodes, stack, seen = {}, [root], {id(root)}
-    while stack:
-        node = stack.pop()
-        if node.name:
-            nodes[node.name] = node
-        for parent in node.parents or ():
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    return nodes
+    return EngineRun(grads, named([loss]))
 
 
 def engine_vjp(child: Tensor, parent: Tensor, u: np.ndarray) -> np.ndarray:

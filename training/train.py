@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from autograd import no_grad
 from autograd.files import atomic_savez, load_npz
+from autograd.graph import named
 from autograd.optim import SGD, Adam, clip_grad_norm
 from lstm import LSTM
-from lstm.compare import named_nodes
 from lstm.names import HIDDEN_STATE
 from training.readout import Linear
 from training.tasks import AddingProblem, CharacterModel
@@ -102,7 +102,7 @@ class Trainer:
         loss = self.task.loss(model, self.readout, xs, targets)
         loss.backward(retain_grads=True)
         self.optimizer.zero_grad()  # the readout's, from this backward
-        nodes = named_nodes(loss)
+        nodes = named([loss])
         return np.array([np.linalg.norm(nodes[str(HIDDEN_STATE.at(t))].grad) for t in range(len(xs))])
 
     # ---- checkpoints ------------------------------------------------------------------------------------

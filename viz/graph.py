@@ -15,6 +15,7 @@ import graphviz
 import numpy as np
 
 from autograd import Tensor
+from autograd.graph import walk
 from viz.labels import array_text, partial_label, rich, tooltip
 from viz.render import to_svg
 
@@ -90,22 +91,6 @@ class Node:
         return f"n{self.index}" if len(self.places) == 1 else f"n{self.index}_{self.places.index(place)}"
 
 
-def collect(roots: Iterable[Tensor]) -> list[Tensor]:
-    """Every tensor the roots were computed from, each after its operands (iterative: any depth)."""
-    order, seen, stack = [], set(), [(r, False) for r in roots]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        stack.extend((p, False) for p in reversed(tensor.parents or ()) if id(p) not in seen)
-    return order
-
-
 def gradient_colour(grad: np.ndarray | None) -> str | None:
     if grad is None:
         return None
@@ -137,7 +122,7 @@ def draw(
     `describe` places and names each tensor; `only` keeps the tensors inside the clusters of those keys (and
     the tensors they read); `highlight` names tensors (full names) to outline in red.
     """
-    tensors = collect(roots)
+    tensors = walk(roots)
     nodes = {id(tensor): Node(tensor, i, describe(tensor)) for i, tensor in enumerate(tensors)}
     keep = set(nodes)
     if only is not None:

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from autograd.graph import walk
 from lstm import LSTM, hand
 from lstm.compare import disagreeing
 from lstm.hand import Derivation
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, SECTIONS, STATE_SYMBOLS, STATES, NodeName
 from viz import graph
-from viz.graph import Cluster, Graph, Look, collect, edge_width, gradient_colour, legend, new_graph, plain
+from viz.graph import Cluster, Graph, Look, edge_width, gradient_colour, legend, new_graph, plain
 from viz.labels import rich
 from viz.render import write
 
@@ -115,7 +116,7 @@ def _disagreements(derivation: Derivation, model: LSTM, xs: np.ndarray, state: t
                    u: np.ndarray, roots: list[Tensor]) -> list[str]:
     """Full names of the tensors whose gradient the hand BPTT by `derivation` gets wrong."""
     grads, trace = hand.bptt(model.arrays(), xs, state[0].data, state[1].data, u, derivation=derivation)
-    engine = {tensor.name: tensor.grad for tensor in collect(roots) if tensor.name and tensor.grad is not None}
+    engine = {tensor.name: tensor.grad for tensor in walk(roots) if tensor.name and tensor.grad is not None}
     return disagreeing(engine, {**trace, **{name: grads[name] for name in NAMES}})
 
 
@@ -147,7 +148,7 @@ def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10) -
     steps: dict[int, dict[str, Tensor]] = {}
     parameters: dict[str, Tensor] = {}
     initial: dict[str, Tensor] = {}
-    for tensor in collect(roots):
+    for tensor in walk(roots):
         name = NodeName.parse(tensor.name) if tensor.name else None
         if name is not None and name.step is not None and (name.section, name.symbol) in outputs:
             steps.setdefault(name.step, {})[name.symbol] = tensor
