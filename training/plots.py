@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograd.files import atomic_write
+from autograd.files import atomic_write, check_folder
 from training.train import Trainer
 
 
@@ -69,7 +69,7 @@ def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.Path
     xs, targets = trained.task.batch(8, np.random.default_rng([settings.seed, 0]))
     norms = {name: trainer.gradient_through_time(xs, targets)
              for name, trainer in (("untrained", untrained), (f"trained, {trained.step} steps", trained))}
-    folder = Path(folder)
+    folder = check_folder(folder)
     return [loss_curve(trained.losses, folder / "loss.svg", f"{settings.task}: training loss"),
             gradient_through_time(norms, folder / "gradient-through-time.svg",
                                   f"{settings.task}: ‖∂L/∂h_t‖ through time")]
