@@ -12,25 +12,7 @@ from autograd import Tensor
 from autograd.files import atomic_savez, load_npz
 from autograd.tensor import as_float_array
 from lstm.names import GATE, GATES, TORCH_ORDER
-
-
-def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
-    """The twelve parameters' shapes, in the derivation's order of names."""
-    return {name: shape for gate in GATES for name, shape in (
-        (gate.W_x, (hidden_size, input_size)), (gate.W_h, (hidden_size, hidden_size)), (gate.b, (hidden_size,)))}
-
-
-def check_arrays(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]], source: str) -> None:
-    """Missing, extra or misshapen arrays raise one ValueError that names every one of them."""
-    problems = [f"missing {name} {shape}" for name, shape in expected.items() if name not in arrays]
-    problems += [f"unexpected {name}" for name in arrays if name not in expected]
-    problems += [
-        f"{name} has shape {np.shape(arrays[name])}, expected {shape}"
-        for name, shape in expected.items()
-        if name in arrays and np.shape(arrays[name]) != shape
-    ]
-    if problems:
-        raise ValueError(f"{source}: " + "; ".join(problems))
+from lstm.shapes import check_arrays, check_parameters, shapes
 
 
 class LSTMParameters:
@@ -70,9 +52,7 @@ class LSTMParameters:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, dtype: Any = None, source: str = "parameters"):
         """A model holding these twelve arrays; in their dtype when they are all float32, else in float64."""
-        if "W_xi" not in arrays or np.ndim(arrays["W_xi"]) != 2:
-            check_arrays(arrays, shapes(1, 1), source)  # names what is missing before sizes can be read
-        hidden_size, input_size = np.shape(arrays["W_xi"])
+        input_size, hidden_size = check_parameters(arrays, source)
         if dtype is None:
             single = all(np.asarray(a).dtype == np.float32 for a in arrays.values())
             dtype = np.float32 if single else np.float64
