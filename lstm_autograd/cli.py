@@ -12,8 +12,10 @@ import viz
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
 from lstm.hand import DERIVATION
+from lstm_autograd.options import Parser, check_memory, non_negative_int, pathname, positive_int
 from training import plots
 from training.train import Settings, Trainer, train
+from viz.render import FORMATS, destination, prepare_folder
 
 
 class _OldSpelling(argparse.Action):
@@ -27,12 +29,20 @@ class _OldSpelling(argparse.Action):
 
 
 def _sizes(parser: argparse.ArgumentParser, *, length: int, batch: int | None, size: tuple[int, int]) -> None:
-    parser.add_argument("--input-size", type=int, default=size[0], metavar="X")
-    parser.add_argument("--hidden-size", type=int, default=size[1], metavar="H")
-    parser.add_argument("--batch", type=int, default=batch, metavar="B")
-    parser.add_argument("--length", type=int, default=length, metavar="T", help="sequence length T")
-    parser.add_argument("--steps", type=int, dest="length", action=_OldSpelling, help=argparse.SUPPRESS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--input-size", type=positive_int, default=size[0], metavar="X", help="input size X")
+    parser.add_argument("--hidden-size", type=positive_int, default=size[1], metavar="H", help="hidden size H")
+    parser.add_argument("--batch", type=positive_int, default=batch, metavar="B",
+                        help="batch size B" + ("" if batch else " (default: none, one sequence without a batch axis)"))
+    parser.add_argument("--length", type=positive_int, default=length, metavar="T", help="sequence length T")
+    parser.add_argument("--steps", type=positive_int, dest="length", action=_OldSpelling, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the weights and the data")
+
+
+def _bug(name: str) -> str:
+    """--bug's value: a bug of the zoo, or `list`."""
+    if name != "list" and name not in BUGS:
+        raise argparse.ArgumentTypeError(f"no bug named {name!r}; the bug zoo has {', '.join(BUGS)} (or list)")
+    return name
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -41,6 +51,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"{bug.name:30} {bug.title}")
         return 0
     derivation = DERIVATION if args.bug is None else find(args.bug).derivation
+    check_memory(args)
     report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
                      derivation=derivation)
     print(report.to_json() if args.json else report.format())
@@ -48,13 +59,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    check_memory(args)
     options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, length=args.length,
                    seed=args.seed, collapse=args.collapse,
                    derivation=None if args.bug is None else find(args.bug).derivation)
     if args.gate == "all":
-        paths = viz.render_all(args.output, args.format, **options)
+        prepare_folder(args.output)  # before the work, not after
+        paths = viz.render_all(args.output, args.format or "svg", **options)
     else:
-        paths = [viz.write(viz.render_gate(args.gate, **options), args.output, args.format)]
+        path, fmt = destination(args.output, args.format, args.gate)
+        paths = [viz.write(viz.render_gate(args.gate, **options), path, fmt)]
     for path in paths:
         print(f"wrote {path}")
     return 0
@@ -88,6 +102,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    prepare_folder(args.output)  # a folder that cannot be written is found before the comparison, not after
     report = compare()
     print(report.format())
     print()
@@ -97,32 +112,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lstm-autograd", description="See and check backpropagation through an LSTM."
-    )
+    parser = Parser(prog="lstm-autograd", description="See and check backpropagation through an LSTM.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     command = commands.add_parser("demo", help="run the gradient comparison and draw the cell's graphs")
-    command.add_argument("-o", "--output", default="lstm-autograd-demo", help="folder for the pictures")
-    command.set_defaults(run=cmd_demo)
+    command.add_argument("-o", "--output", type=pathname, default="lstm-autograd-demo",
+                         help="folder for the pictures (created if missing; its parent must exist)")
+    command.set_defaults(run=cmd_demo, parser=command)
 
     command = commands.add_parser("compare", help="hand-derived BPTT vs the engine vs finite differences")
     _sizes(command, length=5, batch=2, size=(3, 4))
-    command.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    command.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="floating-point type")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
-    command.add_argument("--bug", metavar="NAME", help="switch a classic mistake into the hand BPTT; 'list' names them")
-    command.set_defaults(run=cmd_compare)
+    command.add_argument("--bug", metavar="NAME", type=_bug,
+                         help="switch a classic mistake into the hand BPTT; 'list' names them")
+    command.set_defaults(run=cmd_compare, parser=command)
 
     command = commands.add_parser("render", help="draw a section's computational graph with values and gradients")
     command.add_argument("--gate", required=True, choices=list(viz.SECTION_OF),
                         help="a section of the derivation; all: every section and the whole cell into a folder")
     _sizes(command, length=1, batch=None, size=(2, 2))
-    command.add_argument("--format", choices=["svg", "dot", "png"], default="svg")
+    command.add_argument("--format", choices=FORMATS,
+                         help="picture format (default: the one -o's extension names, else svg)")
     command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                         help="one node per time step (default: when --length > 3)")
-    command.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
-    command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
-    command.set_defaults(run=cmd_render)
+    command.add_argument("--bug", metavar="NAME", type=_bug,
+                         help="outline the nodes where this bug's hand gradient disagrees")
+    command.add_argument("-o", "--output", type=pathname, required=True,
+                         help="file (its folder must exist), or with --gate all a folder (created if missing)")
+    command.set_defaults(run=cmd_render, parser=command)
 
     command = commands.add_parser("train", help="train on the adding problem or a character model")
     command.add_argument("task", choices=["adding", "chars"])
@@ -140,24 +158,39 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--every", type=int, default=100, help="steps between progress lines and checkpoints")
     command.add_argument("--quiet", action="store_true", help="print nothing")
     command.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
-    command.set_defaults(run=cmd_train)
+    command.set_defaults(run=cmd_train, parser=command)
 
     # its options belong to `python -m benchmarks`, which the command runs in a process of its own
     command = commands.add_parser("bench", add_help=False, help="time the engine against numpy, PyTorch and JAX "
                                 "(--sizes S,M,L --dtypes float64,float32 --repeats N --json; --help for all)")
-    command.set_defaults(run=cmd_bench)
+    command.set_defaults(run=cmd_bench, parser=command)
     return parser
+
+
+def _message(error: BaseException, command: str) -> str:
+    """The error's text without the command's own name in front, which the line already starts with."""
+    return str(error).removeprefix(f"{command}: ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, options = parser.parse_known_args(argv)
-    if args.command == "bench":
-        args.options = options
-    elif options:
-        parser.error(f"unrecognized arguments: {' '.join(options)}")
+    try:  # a mistake in the options, or --help: argparse exits; here main returns its status instead
+        args, options = parser.parse_known_args(argv)
+        if args.command == "bench":
+            args.options = options
+        elif options:
+            args.parser.error(f"unrecognized arguments: {' '.join(options)}")
+    except SystemExit as exit:
+        return exit.code
+    prog = f"lstm-autograd {args.command}"
     try:
         return args.run(args)
+    except MemoryError as error:
+        print(f"{prog}: error: {_message(error, args.command) or 'out of memory'}"
+              + ("" if str(error) else "; reduce --hidden-size, --batch or --length"), file=sys.stderr)
     except (ValueError, OSError, RuntimeError) as error:
-        print(f"lstm-autograd {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        print(f"{prog}: error: {_message(error, args.command)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return 2

@@ -174,4 +174,39 @@ def test_render_command_errors_name_the_problem(tmp_path, capsys):
     assert main(["render", "--gate", "all", "-o", str(tmp_path / "file")]) == 2
     assert "must be a folder" in capsys.readouterr().err
     assert main(["render", "--gate", "input", "--length", "0", "-o", str(tmp_path / "x.svg")]) == 2
-    assert "length must be a positive integer, got 0" in capsys.readouterr().err
+    assert "argument --length: expected a positive integer, got '0'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, fmt, start", [("input.png", None, b"\x89PNG\r\n\x1a\n"), ("input.svg", None, b"<?xml"),
+                                              ("input.dot", None, b"digraph"), ("input.gv", None, b"digraph"),
+                                              ("input", None, b"<?xml"), ("input", "png", b"\x89PNG"),
+                                              ("input.PNG", "png", b"\x89PNG")])
+def test_the_format_comes_from_the_extension_unless_given(tmp_path, capsys, name, fmt, start):
+    assert main(["render", "--gate", "input", "-o", str(tmp_path / name), *(["--format", fmt] if fmt else [])]) == 0
+    assert (tmp_path / name).read_bytes().startswith(start)
+
+
+@pytest.mark.parametrize("path, fmt, message", [
+    ("x.png", "svg", r"x.png ends in .png but the format asked for is svg"),
+    ("x.svg", "png", r"x.svg ends in .svg but the format asked for is png"),
+    ("x.jpg", None, r"cannot tell the format from the extension .jpg"),
+])
+def test_write_refuses_a_format_its_extension_contradicts(tmp_path, path, fmt, message):
+    with pytest.raises(ValueError, match=message):
+        viz.write(viz.render_gate("input"), tmp_path / path, fmt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_all_creates_one_folder_but_not_its_parents(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        viz.render_all(tmp_path / "missing" / "out", "dot")
+    assert not (tmp_path / "missing").exists()
+    assert len(viz.render_all(tmp_path / "out", "dot")) == len(viz.SECTION_OF)
+
+
+@pytest.mark.parametrize("roots, got", [((np.zeros(3),), "got ndarray"), ((), "got nothing"),
+                                        ((Tensor(1.0), [1.0]), "got list")])
+def test_draw_says_it_takes_tensors(roots, got):
+    for draw in (viz.draw, viz.draw_timeline, graph.draw):
+        with pytest.raises(TypeError, match=f"expected Tensors, the results of engine operations.*{got}$"):
+            draw(*roots)

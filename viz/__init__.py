@@ -4,6 +4,7 @@
 worked examples; `viz.render` lays pictures out without a system Graphviz.
 """
 
+import lstm.installed  # noqa: F401  (first: is `autograd` our engine?)
 from viz.graph import Graph
 from viz.lstm_views import SECTION_OF, draw, draw_timeline, render_all, render_gate
 from viz.render import RenderError, to_svg, write

@@ -98,6 +98,16 @@ def gradient_colour(grad: np.ndarray | None) -> str | None:
     return next(colour for bound, colour in GRADIENT_SCALE if norm >= bound)
 
 
+def checked_roots(roots: tuple, who: str) -> tuple[Tensor, ...]:
+    """The tensors a picture starts from, or a TypeError saying that a picture is of Tensors."""
+    wrong = [root for root in roots if not isinstance(root, Tensor)]
+    if wrong or not roots:
+        got = type(wrong[0]).__name__ if wrong else "nothing"
+        raise TypeError(f"{who}: expected Tensors, the results of engine operations whose graph to draw (e.g. "
+                        f"hs or h_T of a model's call), got {got}")
+    return roots
+
+
 def new_graph(title: str | None, rankdir: str = "LR") -> Graph:
     graph = Graph(graph_attr={"rankdir": rankdir, "fontname": "DejaVu Sans", "nodesep": "0.3", "ranksep": "0.9",
                               "newrank": "true", "labelloc": "t", "fontsize": "16"},
@@ -122,7 +132,7 @@ def draw(
     `describe` places and names each tensor; `only` keeps the tensors inside the clusters of those keys (and
     the tensors they read); `highlight` names tensors (full names) to outline in red.
     """
-    tensors = walk(roots)
+    tensors = walk(checked_roots(roots, "draw"))
     nodes = {id(tensor): Node(tensor, i, describe(tensor)) for i, tensor in enumerate(tensors)}
     keep = set(nodes)
     if only is not None:

@@ -20,9 +20,9 @@ from lstm.compare import disagreeing
 from lstm.hand import Derivation
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, SECTIONS, STATE_SYMBOLS, STATES, NodeName
 from viz import graph
-from viz.graph import Cluster, Graph, Look, edge_width, gradient_colour, legend, new_graph, plain
+from viz.graph import Cluster, Graph, Look, checked_roots, edge_width, gradient_colour, legend, new_graph, plain
 from viz.labels import rich
-from viz.render import write
+from viz.render import prepare_folder, write
 
 KINDS = {
     "parameter": ("#c6dbef", "parameter (W, b)"),
@@ -123,10 +123,7 @@ def _disagreements(derivation: Derivation, model: LSTM, xs: np.ndarray, state: t
 def render_all(folder: str | os.PathLike, fmt: str = "svg", **options: Any) -> list[Path]:
     """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`; `options` are
     render_gate's."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"render: with --gate all, -o must be a folder; {folder} is a file")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_folder(folder)
     return [write(render_gate(name, **options), folder / f"{name}.{fmt}", fmt) for name in SECTION_OF]
 
 
@@ -148,7 +145,7 @@ def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10) -
     steps: dict[int, dict[str, Tensor]] = {}
     parameters: dict[str, Tensor] = {}
     initial: dict[str, Tensor] = {}
-    for tensor in walk(roots):
+    for tensor in walk(checked_roots(roots, "draw_timeline")):
         name = NodeName.parse(tensor.name) if tensor.name else None
         if name is not None and name.step is not None and (name.section, name.symbol) in outputs:
             steps.setdefault(name.step, {})[name.symbol] = tensor

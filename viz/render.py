@@ -13,9 +13,10 @@ from pathlib import Path
 
 import graphviz
 
-from autograd.files import atomic_write
+from autograd.files import atomic_write, check_destination, check_folder
 
 FORMATS = ("svg", "png", "dot")
+SUFFIXES = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}  # the extensions that name a format
 
 
 class RenderError(RuntimeError):
@@ -75,14 +76,48 @@ def to_svg(graph: graphviz.Digraph) -> str:
     return layout(graph, "svg").decode()
 
 
-def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str = "svg") -> Path:
-    """Write the graph to `path` in `fmt`, through a temporary file and a rename, so no half file is left."""
-    if fmt not in FORMATS:
+def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """The format a picture is written in: `fmt` when given, else the one `path`'s extension names (.svg, .png,
+    .dot or .gv; SVG without one). An extension that names another format than `fmt`, or none known, is refused:
+    a .png holding SVG opens nowhere."""
+    if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    suffix = Path(path).suffix
+    named = SUFFIXES.get(suffix.lower())
+    if fmt is None and suffix and named is None:
+        raise ValueError(f"render: cannot tell the format from the extension {suffix} of {path}; end it in "
+                         f"{', '.join(SUFFIXES)}, or give the format (--format)")
+    if fmt is not None and named is not None and named != fmt:
+        raise ValueError(f"render: {path} ends in {suffix} but the format asked for is {fmt}; write {fmt} to a "
+                         f"{'.' + fmt} file, or leave the format out to take it from the extension")
+    return fmt or named or "svg"
+
+
+def destination(path: str | os.PathLike, fmt: str | None = None, name: str = "picture") -> tuple[Path, str]:
+    """Where and in which format a picture called `name` goes; refused before any work when it cannot be
+    written there (an empty path, a folder, a folder that does not exist, a format its extension contradicts)."""
+    fmt = output_format(path, fmt)
+    if str(path) and Path(path).is_dir():
+        raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {Path(path) / name}.{fmt}")
+    return check_destination(path), fmt
+
+
+def prepare_folder(folder: str | os.PathLike) -> Path:
+    """The folder that receives one picture per section: created when missing (its parent must exist); refused
+    when it is a file, or when a new folder's name is a picture's (x.svg is surely meant as a file)."""
+    if str(folder) and Path(folder).exists() and not Path(folder).is_dir():
+        raise NotADirectoryError(f"{folder} is a file; -o must be a folder, which receives one picture per section")
+    if str(folder) and not Path(folder).exists() and Path(folder).suffix.lower() in SUFFIXES:
+        raise ValueError(f"{folder} names a file, but -o must be a folder, which receives one picture per section; "
+                         "give a folder name, or one --gate for one picture")
+    return check_folder(folder)
+
+
+def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Write the graph to `path` in `fmt` (by default the one its extension names), through a temporary file and a
+    rename, so no half file is left."""
+    path, fmt = destination(path, fmt)
     data = graph.source.encode() if fmt == "dot" else layout(graph, fmt)
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {path / ('input.' + fmt)}")
     with atomic_write(path) as file:
         file.write(data)
     return path
