@@ -195,6 +195,17 @@ def test_another_autograd_first_on_the_path_is_one_import_error_naming_both_and_
     assert [line for line in run.stderr.splitlines() if line.startswith(("ImportError", "ModuleNotFound"))] == [last]
 
 
+def test_an_autograd_left_without_its_init_says_to_reinstall(tmp_path):
+    """What uninstalling HIPS autograd leaves of ours: the modules, without the __init__.py both wrote."""
+    (tmp_path / "fake" / "autograd").mkdir(parents=True)
+    (tmp_path / "fake" / "autograd" / "tensor.py").write_text("")
+    run = subprocess.run([sys.executable, "-c", "import viz"], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path / "fake")})
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1].startswith(f"ImportError: the package `autograd` at {tmp_path / 'fake'}")
+    assert "has no __init__.py" in run.stderr and "pip install --force-reinstall --no-deps lstm-autograd" in run.stderr
+
+
 def test_the_command_with_another_autograd_is_one_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "lstm_autograd", "compare"], capture_output=True, text=True,
                          cwd=tmp_path, env=fake_autograd(tmp_path))
