@@ -61,16 +61,27 @@ class Optimizer(ABC):
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """State saved by `state_dict`, checked whole before any of it is taken: one ValueError names the key
+        that is missing, or of the wrong shape or type."""
+        who = type(self).__name__
+        for key, valid, expected in (("steps", lambda a: a.dtype.kind in "iu" and a >= 0, "a non-negative integer"),
+                                     ("lr", lambda a: a.dtype.kind in "iuf" and np.isfinite(a) and a > 0,
+                                      "a positive finite number")):
+            if key not in state:
+                raise ValueError(f"{who}: the state has no {key}")
+            array = np.asarray(state[key])
+            if array.shape != () or not valid(array):
+                raise ValueError(f"{who}: state {key} must be {expected}, got {array.dtype} of shape {array.shape}")
         buffers: dict[str, dict[str, np.ndarray]] = {}
         for key, array in state.items():
             if key in ("steps", "lr"):
                 continue
             kind, _, name = key.partition("/")
             if name not in self.params:
-                raise ValueError(f"{type(self).__name__}: state for unknown parameter {name!r}")
-            if array.shape != self.params[name].shape:
-                raise ValueError(f"{type(self).__name__}: state {key} has shape {array.shape}, "
-                                 f"expected {self.params[name].shape}")
+                raise ValueError(f"{who}: state for unknown parameter {name!r}")
+            if np.shape(array) != self.params[name].shape or np.asarray(array).dtype.kind not in "iuf":
+                raise ValueError(f"{who}: state {key} has {np.asarray(array).dtype} data of shape {np.shape(array)}, "
+                                 f"expected real numbers of shape {self.params[name].shape}")
             buffers.setdefault(kind, {})[name] = np.array(array, dtype=self.params[name].dtype)
         self.buffers = buffers
         self.steps = int(state["steps"])

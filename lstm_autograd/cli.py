@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
 
 import viz
+from autograd.files import check_folder, load_npz
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
 from lstm.hand import DERIVATION
-from lstm_autograd.options import Parser, check_memory, non_negative_int, pathname, positive_int
+from lstm_autograd.options import (
+    Parser,
+    check_memory,
+    non_negative_float,
+    non_negative_int,
+    pathname,
+    positive_float,
+    positive_int,
+)
 from training import plots
-from training.train import Settings, Trainer, train
+from training.train import OPTIMIZERS, Settings, Trainer, saved_settings, train
 from viz.render import FORMATS, destination, prepare_folder
 
 
@@ -74,19 +84,47 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+# each task's own defaults; the other settings' are `Settings`'s
+TASK_DEFAULTS = {"adding": {"length": 50, "hidden_size": 32, "batch": 32},
+                 "chars": {"length": 32, "hidden_size": 64, "batch": 16}}
+RUN_OPTIONS = ("length", "hidden_size", "batch", "steps", "lr", "optimizer", "clip", "seed", "text")
+
+
+def per_task(key: str) -> str:
+    """A default that depends on the task, as --help says it."""
+    return ", ".join(f"{task} {defaults[key]}" for task, defaults in TASK_DEFAULTS.items())
+
+
+def train_settings(args: argparse.Namespace) -> Settings:
+    """The run the options ask for. A new run takes the task's defaults for what is not given; a resumed one the
+    checkpoint's, and any option given that differs from the checkpoint's run is refused (by Trainer.load)."""
+    given = {key: getattr(args, key) for key in RUN_OPTIONS if getattr(args, key) is not None}
+    if args.text is not None and args.task != "chars":
+        raise ValueError(f"--text applies to the chars task only, not {args.task}")
+    if args.resume:
+        if args.checkpoint is None:
+            raise ValueError("--resume needs --checkpoint PATH, the checkpoint to continue")
+        saved = saved_settings(load_npz(args.checkpoint), args.checkpoint)
+        if saved.task != args.task:
+            raise ValueError(f"{args.checkpoint} holds a run of the {saved.task} task, not {args.task}")
+        return dataclasses.replace(saved, **given)
+    return Settings(task=args.task, **{**TASK_DEFAULTS[args.task], **given})
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    defaults = Settings()
-    settings = Settings(task=args.task, length=args.length or (50 if args.task == "adding" else 32),
-                        hidden_size=args.hidden_size or (32 if args.task == "adding" else 64),
-                        batch=args.batch or (32 if args.task == "adding" else 16), steps=args.steps,
-                        lr=args.lr if args.lr is not None else defaults.lr, optimizer=args.optimizer,
-                        clip=args.clip, seed=args.seed, text=args.text)
+    settings = train_settings(args)
+    settings.check()
+    args.length, args.hidden_size, args.batch = settings.length, settings.hidden_size, settings.batch
+    check_memory(args, input_size=0)
     if args.plot:
         plots.pyplot()  # before training, not after: a missing matplotlib should not cost a run
+        check_folder(args.plot)
     result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
     if not args.quiet:
-        print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "
-              f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
+        start = result["steps"] - result["steps_run"]
+        resumed = f" (from step {start} to {result['steps']})" if start else ""
+        print(f"{settings.task}: {result['steps_run']} steps{resumed} in {result['seconds']:.1f} s; final batch "
+              f"loss {result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
     if args.plot:
         for path in plots.training_figures(result["trainer"], Trainer(settings), args.plot):
             if not args.quiet:
@@ -142,22 +180,38 @@ def build_parser() -> argparse.ArgumentParser:
                          help="file (its folder must exist), or with --gate all a folder (created if missing)")
     command.set_defaults(run=cmd_render, parser=command)
 
-    command = commands.add_parser("train", help="train on the adding problem or a character model")
-    command.add_argument("task", choices=["adding", "chars"])
-    command.add_argument("--length", type=int, help="sequence length T (adding: 50; chars: 32)")
-    command.add_argument("--text", help="chars: a UTF-8 text file (default: the Zen of Python)")
-    command.add_argument("--hidden-size", type=int, help="H (adding: 32; chars: 64)")
-    command.add_argument("--batch", type=int, help="B (adding: 32; chars: 16)")
-    command.add_argument("--steps", type=int, default=1000, help="optimizer steps")
-    command.add_argument("--lr", type=float)
-    command.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
-    command.add_argument("--clip", type=float, default=1.0, help="clip gradients to this global norm; 0: off")
-    command.add_argument("--seed", type=int, default=0)
-    command.add_argument("--checkpoint", help="save here every --every steps (.npz)")
-    command.add_argument("--resume", action="store_true", help="continue from --checkpoint")
-    command.add_argument("--every", type=int, default=100, help="steps between progress lines and checkpoints")
+    command = commands.add_parser("train", help="train on the adding problem or a character model",
+                                  description="Train an LSTM and a linear readout. A resumed run (--resume) keeps "
+                                  "the settings its checkpoint holds: an option left out takes the checkpoint's "
+                                  "value, and one given with another value is refused; only --steps, the run's "
+                                  "total, may change.")
+    defaults = Settings()
+    command.add_argument("task", choices=list(TASK_DEFAULTS), help="the adding problem, or a character model")
+    command.add_argument("--length", type=positive_int, metavar="T",
+                         help=f"sequence length T (default: {per_task('length')})")
+    command.add_argument("--text", type=pathname, metavar="FILE",
+                         help="chars: a UTF-8 text file to learn (default: the Zen of Python)")
+    command.add_argument("--hidden-size", type=positive_int, metavar="H",
+                         help=f"hidden size H (default: {per_task('hidden_size')})")
+    command.add_argument("--batch", type=positive_int, metavar="B", help=f"batch size B (default: {per_task('batch')})")
+    command.add_argument("--steps", type=positive_int, help="the run's total of optimizer steps, counted from its "
+                         f"first: a resumed run trains up to it (default: {defaults.steps}; with --resume: the "
+                         "checkpoint's)")
+    command.add_argument("--lr", type=positive_float, help=f"learning rate (default: {defaults.lr})")
+    command.add_argument("--optimizer", choices=OPTIMIZERS,
+                         help=f"adam, or sgd with momentum 0.9 (default: {defaults.optimizer})")
+    command.add_argument("--clip", type=non_negative_float, help="clip the gradients to this global norm; 0: off "
+                         f"(default: {defaults.clip})")
+    command.add_argument("--seed", type=non_negative_int, help="seed of the weights and of every batch "
+                         f"(default: {defaults.seed})")
+    command.add_argument("--checkpoint", type=pathname, metavar="PATH",
+                         help="save the run here (.npz) every --every steps; its folder must exist")
+    command.add_argument("--resume", action="store_true", help="continue the run --checkpoint holds")
+    command.add_argument("--every", type=positive_int, default=100,
+                         help="steps between progress lines, samples and checkpoints")
     command.add_argument("--quiet", action="store_true", help="print nothing")
-    command.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
+    command.add_argument("--plot", type=pathname, metavar="DIR",
+                         help="write loss.svg and gradient-through-time.svg here (matplotlib; created if missing)")
     command.set_defaults(run=cmd_train, parser=command)
 
     # its options belong to `python -m benchmarks`, which the command runs in a process of its own
@@ -190,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               + ("" if str(error) else "; reduce --hidden-size, --batch or --length"), file=sys.stderr)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"{prog}: error: {_message(error, args.command)}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as error:  # training's says the step reached and what its checkpoint holds
+        print(f"{prog}: {str(error) or 'interrupted'}", file=sys.stderr)
         return 130
     return 2

@@ -57,6 +57,31 @@ NONSENSE = [
     (["demo", "-o", "{tmp}/afile"], "{tmp}/afile is a file; -o must be a folder"),
     (["demo", "-o", ""], "argument -o/--output: expected a path, got ''"),
     (["demo", "-o", "{tmp}/missing/deeper"], "no such folder {tmp}/missing"),
+    # train: refused before the first step
+    (["train", "adding", "--clip", "-1"], "argument --clip: expected a finite number ≥ 0, got '-1'"),
+    (["train", "adding", "--lr", "-1"], "argument --lr: expected a positive finite number, got '-1'"),
+    (["train", "adding", "--lr", "0"], "argument --lr: expected a positive finite number, got '0'"),
+    (["train", "adding", "--lr", "inf"], "argument --lr: expected a positive finite number, got 'inf'"),
+    (["train", "adding", "--lr", "nan"], "argument --lr: expected a positive finite number, got 'nan'"),
+    (["train", "adding", "--lr", "fast"], "argument --lr: expected a positive finite number, got 'fast'"),
+    (["train", "adding", "--hidden-size", "0"], "argument --hidden-size: expected a positive integer, got '0'"),
+    (["train", "adding", "--batch", "0"], "argument --batch: expected a positive integer, got '0'"),
+    (["train", "adding", "--length", "0"], "argument --length: expected a positive integer, got '0'"),
+    (["train", "adding", "--length", "1"], "adding problem: length must be at least 2, got 1"),
+    (["train", "adding", "--steps", "0"], "argument --steps: expected a positive integer, got '0'"),
+    (["train", "adding", "--every", "-5"], "argument --every: expected a positive integer, got '-5'"),
+    (["train", "adding", "--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
+    (["train", "adding", "--optimizer", "rms"], "argument --optimizer: invalid choice: 'rms'"),
+    (["train", "adding", "--hidden-size", HUGE], "--hidden-size 100000 needs about"),
+    (["train", "adding", "--text", "{tmp}/afile"], "--text applies to the chars task only, not adding"),
+    (["train", "chars", "--text", "{tmp}/none.txt"], "no such text file: {tmp}/none.txt"),
+    (["train", "adding", "--checkpoint", "{tmp}/afile/c.npz"], "cannot write {tmp}/afile/c.npz"),
+    (["train", "adding", "--checkpoint", ""], "argument --checkpoint: expected a path, got ''"),
+    (["train", "adding", "--plot", "{tmp}/afile"], "{tmp}/afile is a file; expected a folder"),
+    (["train", "adding", "--resume"], "--resume needs --checkpoint PATH"),
+    (["train", "adding", "--resume", "--checkpoint", "{tmp}/none.npz"], "no such file: {tmp}/none.npz"),
+    (["train", "adding", "--resume", "--checkpoint", "{tmp}/afile"], "{tmp}/afile: a text file"),
+    (["train", "--steps", "5"], "the following arguments are required: task"),
     # the command itself
     ([], "the following arguments are required: COMMAND"),
     (["nonsense"], "argument COMMAND: invalid choice: 'nonsense'"),
@@ -150,7 +175,7 @@ def test_help_shows_every_default(capsys):
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     missing = []
     for name, command in commands.items():
-        if name in ("bench", "train"):  # bench's options are `python -m benchmarks`'s, below
+        if name == "bench":  # its options are `python -m benchmarks`'s, below
             continue
         text = " ".join(command.format_help().split())
         for action in command._actions:
@@ -163,6 +188,9 @@ def test_help_shows_every_default(capsys):
     assert not missing
     text = " ".join(commands["render"].format_help().split())
     assert "(default: the one -o's extension names, else svg)" in text and "(default: when --length > 3)" in text
+    text = " ".join(commands["train"].format_help().split())
+    assert "--lr LR learning rate (default: 0.01)" in text and "(default: adding 50, chars 32)" in text
+    assert "(default: 1000; with --resume: the checkpoint's)" in text
     bench = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True)
     assert "(default: 7)" in bench.stdout and "(default: S,M,L)" in bench.stdout
 

@@ -201,5 +201,5 @@ def test_train_command_errors(tmp_path, capsys):
     assert main(["train", "adding", "--resume", "--steps", "1"]) == 2
     assert "--resume needs --checkpoint" in capsys.readouterr().err
     assert main(["train", "adding", "--every", "0", "--steps", "1"]) == 2
-    assert "every must be a positive number of steps, got 0" in capsys.readouterr().err
+    assert "argument --every: expected a positive integer, got '0'" in capsys.readouterr().err
     assert CharacterModel("x" * 40, 8).input_size == 1

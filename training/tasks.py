@@ -82,6 +82,11 @@ class CharacterModel:
             raise ValueError(f"character model: {path} is not UTF-8 text ({error})") from None
 
     @property
+    def prompt(self) -> str:
+        """What samples start from: the text's first word (at most 20 characters)."""
+        return self.text.split(maxsplit=1)[0][:20] if self.text.strip() else self.text[:1]
+
+    @property
     def input_size(self) -> int:
         return len(self.alphabet)
 

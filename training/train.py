@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -14,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from autograd import no_grad
-from autograd.files import atomic_savez, load_npz
+from autograd.files import atomic_savez, check_destination, load_npz
 from autograd.graph import named
 from autograd.optim import SGD, Adam, clip_grad_norm
 from lstm import LSTM
@@ -22,22 +23,77 @@ from lstm.names import HIDDEN_STATE
 from training.readout import Linear
 from training.tasks import AddingProblem, CharacterModel
 
+TASKS = ("adding", "chars")
+OPTIMIZERS = ("adam", "sgd")
+# each optimizer's state for every parameter once a step was taken (sgd runs with momentum 0.9)
+MOMENTS = {"adam": ("exp_avg", "exp_avg_sq"), "sgd": ("momentum",)}
+
 
 @dataclass
 class Settings:
-    task: str = "adding"  # "adding" or "chars"
+    task: str = "adding"  # one of TASKS
     length: int = 50  # T: the adding problem's sequence length, the character model's window
     hidden_size: int = 32
     batch: int = 32
     steps: int = 1000
     lr: float = 0.01
-    optimizer: str = "adam"  # "adam" or "sgd" (with momentum 0.9)
+    optimizer: str = "adam"  # one of OPTIMIZERS: "adam", or "sgd" (with momentum 0.9)
     clip: float = 1.0  # global gradient norm; 0 turns clipping off
     seed: int = 0
     text: str | None = None  # the character model's text file; None: the Zen of Python
 
-    # what a checkpoint must agree on to be resumed (steps, lr and the like may change)
-    SHAPE_KEYS = ("task", "length", "hidden_size", "optimizer", "text")
+    # what a resumed run may change: it continues exactly as the uninterrupted run would, with a new total
+    RESUMABLE = ("steps",)
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, naming the setting and the value given."""
+        for key in ("length", "hidden_size", "batch", "steps"):
+            if not _integer(getattr(self, key)) or getattr(self, key) < 1:
+                raise ValueError(f"train: {key} must be a positive integer, got {getattr(self, key)!r}")
+        if not _integer(self.seed) or self.seed < 0:
+            raise ValueError(f"train: seed must be a non-negative integer, got {self.seed!r}")
+        for key, positive in (("lr", True), ("clip", False)):
+            value = getattr(self, key)
+            if not _real(value) or not math.isfinite(value) or value < 0 or positive and value == 0:
+                expected = "a positive finite number" if positive else "a finite number ≥ 0 (0: no clipping)"
+                raise ValueError(f"train: {key} must be {expected}, got {value!r}")
+        for key, allowed in (("task", TASKS), ("optimizer", OPTIMIZERS)):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"train: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        if self.text is not None and self.task != "chars":
+            raise ValueError(f"train: text applies to the chars task only, not {self.task}")
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def saved_settings(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Settings:
+    """The settings a checkpoint's run was made with, or one ValueError naming the file and what is wrong. A
+    setting the checkpoint does not hold (it predates the setting) was that setting's default."""
+    if "meta/settings" not in arrays:
+        raise ValueError(f"{path}: not a training checkpoint (it has no meta/settings; it holds "
+                         f"{', '.join(list(arrays)[:6])}{', …' if len(arrays) > 6 else ''})")
+    try:
+        saved = json.loads(str(arrays["meta/settings"]))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: meta/settings is not JSON ({error})") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path}: meta/settings must be a JSON object of the run's settings, got "
+                         f"{type(saved).__name__}")
+    unknown = sorted(set(saved) - {field.name for field in fields(Settings)})
+    if unknown:
+        raise ValueError(f"{path}: meta/settings has settings this version does not know: {', '.join(unknown)}")
+    settings = Settings(**saved)
+    try:
+        settings.check()
+    except ValueError as error:
+        raise ValueError(f"{path}: meta/settings: {str(error).removeprefix('train: ')}") from None
+    return settings
 
 
 def make_task(settings: Settings) -> AddingProblem | CharacterModel:
@@ -52,11 +108,7 @@ class Trainer:
     """An LSTM and a linear readout trained on one task; the batch of step k depends only on (seed, k)."""
 
     def __init__(self, settings: Settings) -> None:
-        for key in ("length", "hidden_size", "batch", "steps"):
-            if getattr(settings, key) < 1:
-                raise ValueError(f"train: {key} must be a positive integer, got {getattr(settings, key)}")
-        if settings.seed < 0 or not settings.lr > 0:
-            raise ValueError(f"train: seed must be ≥ 0 and lr > 0, got seed {settings.seed}, lr {settings.lr}")
+        settings.check()
         self.settings = settings
         self.task = make_task(settings)
         self.model = LSTM(self.task.input_size, settings.hidden_size, seed=settings.seed)
@@ -65,10 +117,8 @@ class Trainer:
         params = self.parameters()
         if settings.optimizer == "adam":
             self.optimizer = Adam(params, lr=settings.lr)
-        elif settings.optimizer == "sgd":
-            self.optimizer = SGD(params, lr=settings.lr, momentum=0.9)
         else:
-            raise ValueError(f"train: optimizer must be 'adam' or 'sgd', got {settings.optimizer!r}")
+            self.optimizer = SGD(params, lr=settings.lr, momentum=0.9)
         self.step = 0
         self.losses: list[float] = []
 
@@ -116,26 +166,53 @@ class Trainer:
         return atomic_savez(path, arrays)
 
     def load(self, path: str | os.PathLike) -> None:
+        """Continue the run a checkpoint holds. Everything is checked before anything is changed: a checkpoint of
+        another run (any setting but the total steps differs), or one with a key missing or of the wrong shape or
+        type, is refused with one ValueError naming the file and the key."""
         arrays = load_npz(path)
-        if "meta/settings" not in arrays or "meta/step" not in arrays:
-            raise ValueError(f"{path}: not a training checkpoint (no meta/settings, meta/step)")
-        saved = json.loads(str(arrays["meta/settings"]))
-        differ = [f"{key} {saved.get(key)!r} there, {getattr(self.settings, key)!r} here"
-                  for key in Settings.SHAPE_KEYS if saved.get(key) != getattr(self.settings, key)]
+        saved = saved_settings(arrays, path)
+        differ = [f"{key} {getattr(saved, key)!r} there, {getattr(self.settings, key)!r} here"
+                  for key in asdict(saved) if key not in Settings.RESUMABLE
+                  and getattr(saved, key) != getattr(self.settings, key)]
         if differ:
-            raise ValueError(f"{path}: the checkpoint does not match this run: " + "; ".join(differ))
+            raise ValueError(f"{path}: the checkpoint does not match this run: {'; '.join(differ)} (a resumed run "
+                             "keeps its settings; only the total steps may change)")
         params = self.parameters()
-        problems = [f"missing {name}" for name in params if name not in arrays]
-        problems += [f"{name} has shape {arrays[name].shape}, expected {p.shape}"
-                     for name, p in params.items() if name in arrays and arrays[name].shape != p.shape]
+        expected = {name: p.shape for name, p in params.items()}
+        expected |= {"meta/step": (), "meta/losses": (self.step_of(arrays, path),)}
+        problems = [f"missing {name}" for name in expected if name not in arrays]
+        problems += [f"{name} has shape {arrays[name].shape}, expected {shape}"
+                     for name, shape in expected.items() if name in arrays and arrays[name].shape != shape]
+        problems += [f"{name} holds {arrays[name].dtype} data, expected real numbers"
+                     for name in expected if name in arrays and arrays[name].dtype.kind not in "biuf"]
         if problems:
             raise ValueError(f"{path}: " + "; ".join(problems))
+        state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
+        if self.step_of(arrays) > 0:  # every parameter has a gradient at every step, so each has every moment
+            missing = [f"optim/{kind}/{name}" for kind in MOMENTS.get(self.settings.optimizer, ())
+                       for name in params if f"{kind}/{name}" not in state]
+            if missing:
+                raise ValueError(f"{path}: missing {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} "
+                                 f"({len(missing)} of the optimizer's moments; the run would go on from zeros)")
+        try:
+            self.optimizer.load_state_dict(state)  # all or nothing
+        except ValueError as error:
+            raise ValueError(f"{path}: in optim/: {error}") from None
         for name, p in params.items():
             p.data = arrays[name].astype(p.dtype)
-        self.optimizer.load_state_dict({k.removeprefix("optim/"): v for k, v in arrays.items()
-                                        if k.startswith("optim/")})
         self.step = int(arrays["meta/step"])
         self.losses = [float(x) for x in arrays["meta/losses"]]
+
+    @staticmethod
+    def step_of(arrays: dict[str, np.ndarray], path: str | os.PathLike = "checkpoint") -> int:
+        """The step a checkpoint was saved at (0 when it has none: the checks that follow name what is missing)."""
+        if "meta/step" not in arrays:
+            return 0
+        step = arrays["meta/step"]
+        if step.shape != () or step.dtype.kind not in "iu" or step < 0:
+            raise ValueError(f"{path}: meta/step must be a non-negative integer, got {step.dtype} of shape "
+                             f"{step.shape}")
+        return int(step)
 
 
 class Progress:
@@ -175,16 +252,38 @@ class Progress:
             self.bar.close()
 
 
+def _step_in(checkpoint: str | os.PathLike) -> int | None:
+    try:
+        return Trainer.step_of(load_npz(checkpoint), checkpoint)
+    except (OSError, ValueError):
+        return None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, saying the step reached and what the checkpoint holds (a KeyboardInterrupt still,
+    so that whoever catches that catches this)."""
+
+
 def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = False, every: int = 100,
           quiet: bool = False, stream: IO[str] | None = None) -> dict[str, Any]:
-    """Train to `settings.steps`, checkpointing every `every` steps; returns the figures of the run."""
-    if every < 1:
-        raise ValueError(f"train: every must be a positive number of steps, got {every}")
+    """Train up to `settings.steps`, a total counted from the run's first step (a resumed run trains what is left),
+    checkpointing every `every` steps; returns the figures of the run, `steps_run` those of this call.
+
+    Everything that can be checked is checked before the first step: the settings, the checkpoint (its folder
+    writable; with `resume`, the run it holds), and that steps are left to run."""
+    if not _integer(every) or every < 1:
+        raise ValueError(f"train: every must be a positive number of steps, got {every!r}")
+    if resume and checkpoint is None:
+        raise ValueError("train: resume needs a checkpoint to resume from (--checkpoint PATH)")
     trainer = Trainer(settings)
+    if checkpoint is not None:
+        check_destination(checkpoint)
     if resume:
-        if checkpoint is None:
-            raise ValueError("train: --resume needs --checkpoint PATH")
         trainer.load(checkpoint)
+        if trainer.step >= settings.steps:
+            raise ValueError(f"nothing left to run: {checkpoint} is at step {trainer.step}, and steps {settings.steps} "
+                             "is the run's total, counted from its first step; ask for more steps to train on")
+    first, saved, saving = trainer.step, trainer.step if resume else None, False
     progress = Progress(settings.steps, trainer.step, quiet=quiet, every=every, stream=stream)
     started = time.perf_counter()
     try:
@@ -193,14 +292,27 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
             progress.update(trainer.step, loss)
             if trainer.step % every == 0 or trainer.step == settings.steps:
                 if checkpoint:
+                    saving = True
                     trainer.save(checkpoint)
+                    saved, saving = trainer.step, False
                 if isinstance(trainer.task, CharacterModel):
-                    sample = trainer.task.sample(trainer.model, trainer.readout, "Beautiful", 80,
+                    prompt = trainer.task.prompt
+                    sample = trainer.task.sample(trainer.model, trainer.readout, prompt, 80,
                                                  np.random.default_rng(trainer.step))
-                    text = ("Beautiful" + sample).replace("\n", "\n    ")
-                    progress.write(f"step {trainer.step}, sampled:\n    {text}")
+                    progress.write(f"step {trainer.step}, sampled:\n    " + (prompt + sample).replace("\n", "\n    "))
+    except KeyboardInterrupt:
+        if saving:  # the file holds the step before, or this one if the rename was done: it says which
+            saved = _step_in(checkpoint)
+        if checkpoint is None:
+            kept = "nothing saved (no checkpoint)"
+        elif saved is None:
+            kept = f"{checkpoint} has no step yet (the first is saved at step {min(every, settings.steps)})"
+        else:
+            kept = f"the checkpoint {checkpoint} (step {saved}) is intact; resuming continues from it"
+        raise Interrupted(f"interrupted at step {trainer.step} of {settings.steps}; {kept}") from None
     finally:
         progress.close()
     seconds = time.perf_counter() - started
-    return {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
-            "test_loss": trainer.evaluate(), "settings": asdict(settings), "trainer": trainer}
+    return {"steps": trainer.step, "steps_run": trainer.step - first, "seconds": seconds,
+            "train_loss": trainer.losses[-1] if trainer.losses else None, "test_loss": trainer.evaluate(),
+            "settings": asdict(settings), "trainer": trainer}
