@@ -16,6 +16,7 @@ from lstm.compare import compare
 from lstm.hand import DERIVATION
 from lstm_autograd.options import (
     Parser,
+    TooLarge,
     check_memory,
     non_negative_float,
     non_negative_int,
@@ -61,7 +62,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"{bug.name:30} {bug.title}")
         return 0
     derivation = DERIVATION if args.bug is None else find(args.bug).derivation
-    check_memory(args)
+    check_memory(args.input_size, args.hidden_size, args.batch, args.length)
     report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
                      derivation=derivation)
     print(report.to_json() if args.json else report.format())
@@ -69,7 +70,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    check_memory(args)
+    check_memory(args.input_size, args.hidden_size, args.batch, args.length)
     options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, length=args.length,
                    seed=args.seed, collapse=args.collapse,
                    derivation=None if args.bug is None else find(args.bug).derivation)
@@ -99,8 +100,6 @@ def train_settings(args: argparse.Namespace) -> Settings:
     """The run the options ask for. A new run takes the task's defaults for what is not given; a resumed one the
     checkpoint's, and any option given that differs from the checkpoint's run is refused (by Trainer.load)."""
     given = {key: getattr(args, key) for key in RUN_OPTIONS if getattr(args, key) is not None}
-    if args.text is not None and args.task != "chars":
-        raise ValueError(f"--text applies to the chars task only, not {args.task}")
     if args.resume:
         if args.checkpoint is None:
             raise ValueError("--resume needs --checkpoint PATH, the checkpoint to continue")
@@ -113,9 +112,7 @@ def train_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_train(args: argparse.Namespace) -> int:
     settings = train_settings(args)
-    settings.check()
-    args.length, args.hidden_size, args.batch = settings.length, settings.hidden_size, settings.batch
-    check_memory(args, input_size=0)
+    check_memory(0, settings.hidden_size, settings.batch, settings.length)
     if args.plot:
         plots.pyplot()  # before training, not after: a missing matplotlib should not cost a run
         check_folder(args.plot)
@@ -239,9 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"lstm-autograd {args.command}"
     try:
         return args.run(args)
-    except MemoryError as error:
-        print(f"{prog}: error: {_message(error, args.command) or 'out of memory'}"
-              + ("" if str(error) else "; reduce --hidden-size, --batch or --length"), file=sys.stderr)
+    except TooLarge as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+    except MemoryError as error:  # what the estimate let through
+        print(f"{prog}: error: out of memory ({error or 'no detail'}); reduce the sizes: --hidden-size, "
+              "--input-size, --batch or --length", file=sys.stderr)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"{prog}: error: {_message(error, args.command)}", file=sys.stderr)
     except KeyboardInterrupt as error:  # training's says the step reached and what its checkpoint holds

@@ -107,18 +107,21 @@ def _size(n: float) -> str:
     return f"{n:.3g} PB"
 
 
-def check_memory(args: argparse.Namespace, input_size: int | None = None) -> None:
+class TooLarge(MemoryError):
+    """Sizes refused before anything was allocated, naming the option to reduce."""
+
+
+def check_memory(input_size: int, hidden_size: int, batch: int | None, length: int) -> None:
     """Refuse sizes whose arrays cannot fit in this machine's memory, before any is allocated, naming the option
-    that needs the most and the estimate."""
-    batch = getattr(args, "batch", None) or 1
-    X = args.input_size if input_size is None else input_size
-    parts = memory_needed(X, args.hidden_size, batch, args.length)
+    that needs the most and the estimate (input_size 0: the task decides it, and it is small)."""
+    batch = batch or 1
+    parts = memory_needed(input_size, hidden_size, batch, length)
     needed, available = sum(parts.values()), available_memory()
     if available is None or needed <= available:
         return
     option = max(parts, key=parts.get)
-    given = {"--hidden-size": f"--hidden-size {args.hidden_size}", "--input-size": f"--input-size {X}",
-             "--length": f"--length {args.length} with --batch {batch}"}[option]
-    also = "" if option != "--length" else " or --batch"
-    raise MemoryError(f"{given} needs about {_size(needed)} of memory; {_size(available)} is available here; "
-                      f"reduce {option}{also}")
+    given = {"--hidden-size": f"--hidden-size {hidden_size}", "--input-size": f"--input-size {input_size}",
+             "--length": f"--length {length} with --batch {batch}"}[option]
+    also = " or --batch" if option == "--length" else ""
+    raise TooLarge(f"{given} needs about {_size(needed)} of memory; {_size(available)} is available here; "
+                   f"reduce {option}{also}")

@@ -73,7 +73,7 @@ NONSENSE = [
     (["train", "adding", "--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
     (["train", "adding", "--optimizer", "rms"], "argument --optimizer: invalid choice: 'rms'"),
     (["train", "adding", "--hidden-size", HUGE], "--hidden-size 100000 needs about"),
-    (["train", "adding", "--text", "{tmp}/afile"], "--text applies to the chars task only, not adding"),
+    (["train", "adding", "--text", "{tmp}/afile"], "text applies to the chars task only, not adding"),
     (["train", "chars", "--text", "{tmp}/none.txt"], "no such text file: {tmp}/none.txt"),
     (["train", "adding", "--checkpoint", "{tmp}/afile/c.npz"], "cannot write {tmp}/afile/c.npz"),
     (["train", "adding", "--checkpoint", ""], "argument --checkpoint: expected a path, got ''"),
@@ -193,6 +193,17 @@ def test_help_shows_every_default(capsys):
     assert "(default: 1000; with --resume: the checkpoint's)" in text
     bench = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True)
     assert "(default: 7)" in bench.stdout and "(default: S,M,L)" in bench.stdout
+
+
+def test_memory_the_estimate_let_through_is_one_line_naming_the_options(monkeypatch, capsys):
+    def allocation_failed(*args, **kwargs):
+        raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (100000, 100000)")
+
+    monkeypatch.setattr(cli, "compare", allocation_failed)
+    assert main(["compare"]) == 2
+    assert capsys.readouterr().err == (
+        "lstm-autograd compare: error: out of memory (Unable to allocate 74.5 GiB for an array with shape (100000, "
+        "100000)); reduce the sizes: --hidden-size, --input-size, --batch or --length\n")
 
 
 def test_an_interrupted_command_says_so_in_one_line(monkeypatch, capsys):

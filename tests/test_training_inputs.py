@@ -256,7 +256,7 @@ def test_the_zen_is_sampled_from_its_own_first_word():
 
 def test_text_with_the_adding_problem_is_refused(tmp_path, capsys):
     assert main(["train", "adding", "--text", str(tmp_path / "zen.txt"), "--steps", "1"]) == 2
-    assert capsys.readouterr().err == "lstm-autograd train: error: --text applies to the chars task only, not adding\n"
+    assert capsys.readouterr().err == "lstm-autograd train: error: text applies to the chars task only, not adding\n"
 
 
 @pytest.mark.parametrize("after_rename, step", [(True, 4), (False, 2)])
