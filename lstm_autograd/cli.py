@@ -49,7 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, length=args.length,
-                   seed=args.seed, collapse=args.collapse,
+                   seed=args.seed, collapse=args.collapse, loss=args.loss,
                    derivation=None if args.bug is None else find(args.bug).derivation)
     if args.gate == "all":
         paths = viz.render_all(args.output, args.format, **options)
@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                         help="one node per time step (default: when --length > 3)")
     command.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
+    command.add_argument("--loss", choices=list(viz.LOSSES), default="sum",
+                        help="sum: Σ_t h_t·R_t over every step (R_t fixed random); last: h_T·R_T, the last step alone, "
+                        "so the timeline shows ∇h_t vanishing back through time")
     command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     command.set_defaults(run=cmd_render)
 
