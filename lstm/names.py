@@ -8,11 +8,7 @@ BPTT, which may not import the engine, reads the same names as the cell, the com
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-# A step's subscripts in the derivation's symbols: x_t, h_t, h_{t-1}
-_STEP_SUBSCRIPT = re.compile(r"_(t|\{t-1\})(?![A-Za-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -35,9 +31,9 @@ class NodeName:
     def indexed(self) -> str:
         """The symbol with its step's index written in: at step 3, h_{t-1} is h_{2} and x_t is x_{3}; symbols of
         no step (W_xi, p) and names outside a sequence are unchanged."""
-        if self.step is None:
-            return self.symbol
-        return _STEP_SUBSCRIPT.sub(lambda m: f"_{{{self.step if m.group(1) == 't' else self.step - 1}}}", self.symbol)
+        letter, _, subscript = self.symbol.partition("_")
+        steps = {} if self.step is None else {"t": self.step, "{t-1}": self.step - 1}  # x_t, h_{t-1}
+        return f"{letter}_{{{steps[subscript]}}}" if subscript in steps else self.symbol
 
     @classmethod
     def parse(cls, text: str) -> NodeName:

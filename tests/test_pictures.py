@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
+import io
 import re
 from pathlib import Path
 
@@ -290,3 +292,43 @@ def picture_raw(graph) -> str:
     import pygraphviz
 
     return pygraphviz.AGraph(string=graph.source).draw(format="svg", prog="dot").decode()
+
+
+def cairo_ink(svg: str, base: str, sub: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(top, bottom) pixel rows of the ink of the last letter of the run `base` and of the run `sub` right after it,
+    as cairosvg draws the picture: the first such pair of runs that another run follows on the line."""
+    cairosvg = pytest.importorskip("cairosvg")
+    from PIL import Image
+
+    image = np.asarray(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg.encode(), scale=3))).convert("RGB"))
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    scale = image.shape[1] / width
+    shift = [float(v) for v in re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", svg).groups()]
+    found = [(dict(re.findall(r'([\w:-]+)="([^"]*)"', a)), html.unescape(text)) for a, text in _TEXT.findall(svg)]
+    at = next((i for i in range(len(found) - 2) if found[i][1].endswith(base) and found[i + 1][1] == sub), None)
+    assert at is not None, f"no run {sub!r} after {base!r}"
+    (a, first), (b, _), (c, _) = found[at:at + 3]
+    size = float(a["font-size"])
+    x0, x1, x2 = float(a["x"]), float(b["x"]), float(c["x"])
+    rows = slice(int((min(float(a["y"]), float(b["y"])) - size + shift[1]) * scale),
+                 int((max(float(a["y"]), float(b["y"])) + 0.3 * size + shift[1]) * scale))
+
+    def ink(left: float, right: float) -> tuple[int, int]:
+        region = image[rows, int((left + shift[0]) * scale):int((right + shift[0]) * scale)]
+        dark = np.nonzero((region < 50).all(axis=2).any(axis=1))[0]  # black text; the edges are grey #555555
+        return int(dark[0]), int(dark[-1])
+
+    letter = (x1 - x0) / len(first)
+    # the middle of each run's own columns: cairosvg, which ignores textLength, lets a glyph run a little into
+    # its neighbour's (the W before xi does), and some overhang by design (the ᵀ after xi)
+    return ink(x1 - 0.9 * letter, x1 - 0.1 * letter), ink(x1 + 0.3 * (x2 - x1), x2 - 0.3 * (x2 - x1))
+
+
+@pytest.mark.parametrize("kind, base, sub", [("gate", "·R", "t"), ("gate", " q = W", "xi")])
+def test_cairosvg_draws_subscripts_smaller_and_lower(kind, base, sub):
+    svg, raw = picture(kind)
+    (base_top, base_bottom), (sub_top, sub_bottom) = cairo_ink(svg, base, sub)
+    assert sub_bottom > base_bottom + 2 and sub_bottom - sub_top < base_bottom - base_top
+    # Graphviz's own SVG: cairosvg sets the subscript on the line, full size
+    (base_top, base_bottom), (sub_top, sub_bottom) = cairo_ink(raw, base, sub)
+    assert abs(sub_bottom - base_bottom) <= 1

@@ -13,7 +13,6 @@ says it is read transposed. A tensor described as a parameter or an input is dra
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.files import atomic_write
 from autograd.graph import walk
-from viz.labels import array_text, partial_label, plain_text, rich, tooltip
+from viz.labels import array_text, escape, partial_label, plain_text, rich, tooltip
 from viz.render import FORMATS, layout, to_svg
 
 Kinds = dict[str, tuple[str, str]]  # node kind → (header colour, what the legend calls it)
@@ -304,7 +303,7 @@ def _add_clusters(parent: graphviz.Digraph, entries: list[Entry], path: Place) -
             inner.setdefault(entry[0][depth], []).append(entry)
     for cluster in sorted(inner, key=lambda c: (c.rank, c.key)):
         box = graphviz.Digraph(name="_".join(["cluster", *(c.key for c in (*path, cluster))]))
-        label = f"<{html.escape(cluster.label)}>"
+        label = f"<{escape(cluster.label)}>"
         if cluster.outline:
             box.attr(label=label, style="rounded", color="#999999", fontsize="14")
         else:

@@ -27,13 +27,19 @@ def rich(text: str, nested: float | None = None) -> str:
     out, last = [], 0
     text = visible(text)
     for match in _SUBSCRIPT.finditer(text):
-        out.append(html.escape(text[last:match.start()]))
-        sub = html.escape(match.group(1).strip("{}").replace("-", "−"))
+        out.append(escape(text[last:match.start()]))
+        sub = escape(match.group(1).strip("{}").replace("-", "−"))
         out.append(f"<SUB>{sub}</SUB>" if nested is None else
                    f'<SUB><FONT POINT-SIZE="{nested * NESTED:g}">{sub}</FONT></SUB>')
         last = match.end()
-    out.append(html.escape(text[last:]))
+    out.append(escape(text[last:]))
     return "".join(out)
+
+
+def escape(text: str) -> str:
+    """Plain text in an HTML-like label: HTML's escapes, and a backslash doubled, or Graphviz would read \\N or
+    \\G as the node's or the graph's name."""
+    return html.escape(text).replace("\\", "\\\\")
 
 
 def partial_label(parent: str, child: str, formula: str, size: float = 10) -> str:
@@ -42,8 +48,9 @@ def partial_label(parent: str, child: str, formula: str, size: float = 10) -> st
 
 
 def plain_text(text: str) -> str:
-    """Text for an attribute Graphviz reads as an escString (a tooltip): backslashes kept as written."""
-    return visible(text, keep="\n").replace("\\", "\\\\")
+    """Text for a quoted attribute Graphviz reads as an escString (a tooltip), shown as written: a backslash is
+    doubled for the DOT parser, and the pair doubled again, or \\N would become the node's name."""
+    return visible(text, keep="\n").replace("\\", "\\" * 4)
 
 
 def array_text(a: np.ndarray, limit: int) -> list[str]:
