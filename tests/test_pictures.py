@@ -40,7 +40,8 @@ PICTURES = {
     "a bug": lambda: viz.render_gate("forget", derivation=BUGS["forget-no-sigmoid-derivative"].derivation),
     "a bug through time": lambda: viz.render_gate("input", length=50, derivation=BUGS["no-carry"].derivation),
     "loss last": lambda: viz.render_gate("all", length=50, loss="last"),
-    "README's draw": lambda: viz.draw(readme_model()[1], sections=["forget gate"], collapse=False),
+    "README's draw": lambda: viz.draw(readme_model()[1], sections="forget"),
+    "README's draw unrolled": lambda: viz.draw(readme_model()[1], sections=["forget gate"], collapse=False),
 }
 
 
