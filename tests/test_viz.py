@@ -336,3 +336,12 @@ def test_every_picture_says_what_its_loss_is():
     for source in (viz.render_gate("input").source, viz.render_gate("all", length=50).source):
         assert "loss Σ<SUB>t</SUB> h<SUB>t</SUB>·R<SUB>t</SUB>: every step" in source
         assert "R<SUB>t</SUB>, a fixed random array of h<SUB>t</SUB>" in source
+
+
+def test_a_describe_hooks_odd_cluster_keys_and_labels_render_as_written():
+    x = Tensor([0.5], requires_grad=True, name="x")
+    y = tanh(x).named("y")
+    y.sum().backward(retain_grads=True)
+    box = Cluster('a"b\\', 'a "quoted" \\N box')
+    svg = viz.to_svg(graph.draw(y, describe=lambda t: Look(t.name, (box,) if t.name == "y" else ())))
+    assert 'a "quoted" \\N box' in "".join(ET.fromstring(svg).itertext())

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import graphviz
 import numpy as np
@@ -71,6 +72,7 @@ class Look:
 
 Describe = Callable[[Tensor], Look]
 Place = tuple[Cluster, ...]
+Entry = tuple[Place, str, dict[str, str]]  # where a node goes, its id, its attributes
 
 
 def plain(tensor: Tensor) -> Look:
@@ -82,24 +84,27 @@ class Graph(graphviz.Digraph):
     """A Digraph drawn by the Graphviz that pygraphviz bundles, never a system `dot`: in a notebook (SVG), and by
     its own `pipe`, `render` and `view` (formats svg, png, dot; svg by default)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("format", "svg")
         super().__init__(*args, **kwargs)
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
         return {"image/svg+xml": to_svg(self)}
 
-    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *, engine=None,
-             encoding=None):
+    def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+             neato_no_op: bool | int | None = None, quiet: bool = False, *, engine: str | None = None,
+             encoding: str | None = None) -> bytes | str:
         """The picture as bytes (str with `encoding`)."""
         _bundled_only("pipe", renderer=renderer, formatter=formatter, neato_no_op=neato_no_op, engine=engine)
         fmt = _format("pipe", format or self.format)
         data = self.source.encode() if fmt == "dot" else layout(self, fmt)
         return data if encoding is None else data.decode(encoding)
 
-    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None, renderer=None,
-               formatter=None, neato_no_op=None, quiet=False, quiet_view=False, *, outfile=None, engine=None,
-               raise_if_result_exists=False, overwrite_source=False) -> str:
+    def render(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None,
+               view: bool = False, cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+               formatter: str | None = None, neato_no_op: bool | int | None = None, quiet: bool = False,
+               quiet_view: bool = False, *, outfile: str | os.PathLike | None = None, engine: str | None = None,
+               raise_if_result_exists: bool = False, overwrite_source: bool = False) -> str:
         """As graphviz's `render`: the source saved (unless `cleanup`), the picture written to `outfile` or beside
         the source (`Digraph.gv.svg`), its path returned, and opened with `view`. The picture is laid out first, so
         a failure leaves no file behind."""
@@ -261,7 +266,8 @@ def _source(operand: Tensor, nodes: dict[int, Node]) -> Node:
     return nodes[id(operand.parents[0])] if n.folded else n
 
 
-def _edges(child: Node, place: Place, nodes: dict[int, Node], sources: list[Node], keep: set[int]):
+def _edges(child: Node, place: Place, nodes: dict[int, Node], sources: list[Node],
+           keep: set[int]) -> tuple[list[Entry], list[tuple[str, str, dict[str, str]]]]:
     """The label nodes (in the child's box) and the edges through them, for each operand of `child` at `place`."""
     tensor = child.tensor
     parents = [nodes[id(p)] for p in tensor.parents or ()]
@@ -288,9 +294,6 @@ def _edges(child: Node, place: Place, nodes: dict[int, Node], sources: list[Node
     return entries, edges
 
 
-Entry = tuple[Place, str, dict[str, str]]  # where a node goes, its id, its attributes
-
-
 def _add_clusters(parent: graphviz.Digraph, entries: list[Entry], path: Place) -> None:
     """The nodes drawn directly in `path`, then the boxes inside it (by rank), each with what it holds."""
     depth = len(path)
@@ -302,7 +305,9 @@ def _add_clusters(parent: graphviz.Digraph, entries: list[Entry], path: Place) -
         if len(entry[0]) > depth:
             inner.setdefault(entry[0][depth], []).append(entry)
     for cluster in sorted(inner, key=lambda c: (c.rank, c.key)):
-        box = graphviz.Digraph(name="_".join(["cluster", *(c.key for c in (*path, cluster))]))
+        # a key is the describe hook's to choose: quotes and backslashes would end the DOT name early
+        name = "_".join(["cluster", *(c.key for c in (*path, cluster))]).replace("\\", "_").replace('"', "_")
+        box = graphviz.Digraph(name=name)
         label = f"<{escape(cluster.label)}>"
         if cluster.outline:
             box.attr(label=label, style="rounded", color="#999999", fontsize="14")

@@ -238,7 +238,7 @@ def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10,
             for t in order[row_start:row_start + per_row]:
                 row.node(f"t{t}", f"<{_norms_table(f't = {t}', colour['state'], steps[t], highlight, t in marked)}>",
                          tooltip=plain_text(_step_tooltip(t, steps[t], marked.get(t, []))))
-    if initial:
+    if initial and order:
         timeline.node("initial", f"<{_norms_table('initial state', colour['state'], initial, highlight)}>")
         timeline.edge("initial", f"t{order[0]}")
     for a, b in zip(order, order[1:], strict=False):
