@@ -98,16 +98,18 @@ class Sweep:
     index: tuple[int, ...]
     claimed: float
     rows: list[tuple[float, float]]  # (step, finite difference)
+    of: str | None = None  # the input's name
 
     def format(self) -> str:
-        lines = [f"finite differences at index {self.index} by step size (claimed {self.claimed:.10g}):"]
+        where = f"of {self.of} " if self.of else ""
+        lines = [f"finite differences {where}at index {self.index} by step size (claimed {self.claimed:.10g}):"]
         lines += [f"  eps = {eps:.0e}   fd = {fd:.10g}   |fd − claimed| = {abs(fd - self.claimed):.2e}"
                   for eps, fd in self.rows]
         return "\n".join(lines)
 
 
 def step_sweep(f: Scalar, point: Sequence[np.ndarray], which: int, index: tuple[int, ...], claimed: float,
-               steps: Sequence[float] = tuple(10.0**-k for k in range(1, 11))) -> Sweep:
+               steps: Sequence[float] = tuple(10.0**-k for k in range(1, 11)), of: str | None = None) -> Sweep:
     """Central differences of f with respect to element `index` of input `which`, for each step size."""
     point = [np.array(x, np.float64) for x in point]
     rows = []
@@ -118,4 +120,4 @@ def step_sweep(f: Scalar, point: Sequence[np.ndarray], which: int, index: tuple[
             moved[which][index] += sign * eps
             values.append(f(moved))
         rows.append((eps, (values[0] - values[1]) / (2 * eps)))
-    return Sweep(index, float(claimed), rows)
+    return Sweep(index, float(claimed), rows, of)
