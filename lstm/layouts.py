@@ -37,6 +37,10 @@ Arrays = dict[str, np.ndarray]
 Engine = tuple[dict[str, Tensor], Tensor, Tensor, Tensor]  # the twelve parameters, xs (T, B, X), h0, c0
 
 
+# a forward beside the backward is checked too, when it has the layout's signature
+FORWARD_HINT = "; a file's function forward is called as {signature}: rename it to check the backward alone"
+
+
 class HandError(ValueError):
     """The user's code raised, or returned something other than its layout promises."""
 
@@ -84,9 +88,9 @@ def _gate_blocks(order: str, hidden_size: int, holders: dict[str, tuple[str, ...
     return blocks
 
 
-def call(hand: Hand, role: str, fn: Callable[..., Any], *args: Any) -> Any:
+def call(hand: Hand, role: str, fn: Callable[..., Any], *args: Any, hint: str = "") -> Any:
     """Run the user's code on copies of the arrays (it may write into them); whatever it raises becomes one
-    line that names the function, the exception and the line of the user's file it came from."""
+    line that names the function, the exception and the line of the user's file it came from (and `hint`)."""
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     try:
         return fn(*copies)
@@ -94,7 +98,7 @@ def call(hand: Hand, role: str, fn: Callable[..., Any], *args: Any) -> Any:
         frames = traceback.extract_tb(error.__traceback__)
         where = next((f" ({os.path.basename(f.filename)}, line {f.lineno})" for f in reversed(frames)
                       if f.filename != __file__), "")
-        raise HandError(f"{hand.source}: {role} raised {type(error).__name__}: {error}{where}") from None
+        raise HandError(f"{hand.source}: {role} raised {type(error).__name__}: {error}{where}{hint}") from None
 
 
 def _array(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -199,7 +203,8 @@ class Own(Layout):
 
     def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
         params = {name: arrays[name] for name in NAMES}
-        result = call(hand, "forward", hand.forward, params, arrays["xs"], arrays["h0"], arrays["c0"])
+        result = call(hand, "forward", hand.forward, params, arrays["xs"], arrays["h0"], arrays["c0"],
+                      hint=FORWARD_HINT.format(signature="forward(params, xs, h0, c0)"))
         hs, _, c_T = _state_pair(hand, "forward", result, "(hs, (h_T, c_T))")
         return Outputs(np.asarray(hs), np.asarray(c_T))
 
@@ -242,7 +247,8 @@ class PyTorch(Layout):
                 _whole("h0", "h_0"), _whole("c0", "c_0")]
 
     def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
-        result = call(hand, "forward", hand.forward, *(arrays[name] for name in self.inputs))
+        result = call(hand, "forward", hand.forward, *(arrays[name] for name in self.inputs),
+                      hint=FORWARD_HINT.format(signature=f"forward({', '.join(self.inputs)})"))
         output, _, c_n = _state_pair(hand, "forward", result, "(output, (h_n, c_n))")
         return Outputs(np.asarray(output), np.asarray(c_n))
 

@@ -316,6 +316,9 @@ class HandReport:
                 "Σ_t h_t·dhs_t + h_T·dh_T + c_T·dc_T")
         lines = [f"Your backward against the engine: {s['source']} (layout {s['layout']})",
                  f"{sizes} {s['dtype']} seed={s['seed']}; the loss {loss}, its upstream gradients random"]
+        if s["layout"] == "cs231n" and s["length"] == 1:
+            lines.append("note: with c0 = 0 and one step the forget gate has no effect, so its lines go unchecked: "
+                         "use --length 2 or more")
         if s["dtype"] == "float32":
             lines.append(f"your code runs in float32 (tolerance {self.tolerance:g}); the engine and finite "
                          "differences in float64")

@@ -1,7 +1,14 @@
 """Your own backward against the engine: `compare --hand`, in the three layouts, with the bug zoo written in."""
 
+import functools
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -52,6 +59,13 @@ def check(layout, mistake=None, monkeypatch=None, **options):
     return compare(hand=yours.load(str(FILES[layout]), layout), layout=layout, **options)
 
 
+@functools.cache
+def zoo_report(layout, mistake):
+    """The default check of the example file in `layout` with `mistake` written in (shared by the tests)."""
+    with mock.patch.dict(os.environ, {"LSTM_MISTAKE": mistake}):
+        return check(layout)
+
+
 def test_the_example_files_hold_the_bug_zoo():
     assert set(FROM_STEP) == set(FIRST_STEPS) == {*BUGS, "skip-first-step"}
     for path in FILES.values():
@@ -71,8 +85,8 @@ def test_a_correct_backward_passes_in_each_layout(layout, capsys):
 
 @pytest.mark.parametrize("mistake", FROM_STEP)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_each_mistake_is_caught_and_located_in_each_layout(layout, mistake, monkeypatch):
-    report = check(layout, mistake, monkeypatch)
+def test_each_mistake_is_caught_and_located_in_each_layout(layout, mistake):
+    report = zoo_report(layout, mistake)
     step, gates, passed_back = EXPECTED[layout][mistake]
     assert not report.passed and report.forward.passed
     assert report.gradients.taylor.verdict == "wrong"
@@ -85,8 +99,8 @@ def test_each_mistake_is_caught_and_located_in_each_layout(layout, mistake, monk
         assert {loc.name for loc in report.locations} == {GATE[k].W_h for k in "ifog"}
 
 
-def test_the_report_names_parameter_gate_unit_and_step(monkeypatch):
-    report = check("pytorch", "forget-no-sigmoid-derivative", monkeypatch)
+def test_the_report_names_parameter_gate_unit_and_step():
+    report = zoo_report("pytorch", "forget-no-sigmoid-derivative")
     text = report.format()
     w_hf = next(loc for loc in report.locations if loc.name == "W_hf")
     assert (w_hf.label, w_hf.gate, w_hf.failing_steps) == ("W_hf = weight_hh[4:8]", "f", [0, 1, 2, 3, 4])
@@ -106,17 +120,17 @@ def test_a_mistake_in_one_unit_is_located_at_that_unit():
     assert [(loc.name, loc.gate, loc.unit, loc.index) for loc in report.locations] == [("W_hf", "f", 2, (2, 1))]
 
 
-def test_a_wrong_forward_is_named_and_its_backward_checked_against_it(monkeypatch):
+def test_a_wrong_forward_is_named_and_its_backward_checked_against_it():
     for layout in LAYOUTS:
-        report = check(layout, "g-as-sigmoid-throughout", monkeypatch)
+        report = zoo_report(layout, "g-as-sigmoid-throughout")
         assert not report.passed and not report.forward.passed
         assert report.forward.failing_steps[0] == 0 and report.forward.own_taylor.verdict == "right"
         assert report.steps is None  # the backward is located once the forward is right
         assert "WRONG: your forward (hs first departs at t = 0); your backward is right for it" in report.format()
 
 
-def test_gradients_at_intermediates_locate_the_first_departing_node(monkeypatch):
-    report = check("own", "forget-no-sigmoid-derivative", monkeypatch)
+def test_gradients_at_intermediates_locate_the_first_departing_node():
+    report = zoo_report("own", "forget-no-sigmoid-derivative")
     assert report.gradients.first_departure == "t4/forget gate/p"
     assert report.gradients.departure_feeds == ["t4/forget gate/f_t"]
     text = report.format()
@@ -128,6 +142,12 @@ def test_a_float32_backward_is_checked_against_float64(monkeypatch):
     report = check("own", dtype=np.float32)
     assert report.passed and "your code runs in float32 (tolerance 0.0001)" in report.format()
     assert not check("cs231n", "g-as-sigmoid", monkeypatch, dtype=np.float32).passed
+
+
+def test_a_check_that_cannot_see_the_forget_gate_says_so(monkeypatch):
+    report = check("cs231n", "forget-no-sigmoid-derivative", monkeypatch, length=1)
+    assert report.passed and "note: with c0 = 0 and one step the forget gate has no effect" in report.format()
+    assert not check("cs231n", "forget-no-sigmoid-derivative", monkeypatch, length=2).passed
 
 
 def test_the_runs_on_parts_of_the_problem_mean_what_the_report_says():
@@ -216,3 +236,68 @@ def test_compare_hand_exits_one_and_prints_json_when_wrong(monkeypatch, capsys):
     report = json.loads(capsys.readouterr().out)
     assert not report["passed"] and report["steps"]["first"] == 1 and report["taylor"]["verdict"] == "wrong"
     assert {row["name"] for row in report["rows"]} == {"x", "h0", "Wx", "Wh", "b"}
+
+
+def test_a_forward_of_another_signature_is_named_with_the_way_out(tmp_path, capsys):
+    path = tmp_path / "mine.py"
+    path.write_text("from lstm.hand import backward\n\n\ndef forward(x):\n    return x\n")
+    assert main(["compare", "--hand", str(path)]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "forward raised TypeError: forward() takes 1 positional argument but 4 were given; a file's function forward "
+        "is called as forward(params, xs, h0, c0): rename it to check the backward alone")
+
+
+# ---- the README shows the commands' real output ------------------------------------------------------------
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+SECTIONS = ("## Check your own backward", "## Beyond the LSTM")
+
+
+def rounding_blurred(text):
+    """Numbers at rounding level, and the diagnosis' tables (which reach rounding by design), may differ from
+    machine to machine with the order of floating-point sums; everything else must match exactly."""
+    text = re.sub(r"^  (ε|eps) = .*$", r"  \1 row", text, flags=re.M)
+    return re.sub(r"\d\.\d\d?e-(?:09|1\d|[2-9]\d)|0\.00?e\+00", "≈0", text)
+
+
+def readme_commands():
+    """Each `$ command` of the sections' console blocks, with the output the README shows for it."""
+    found = []
+    for title in SECTIONS:
+        section = README.split(title)[1].split("\n## ")[0]
+        for block in re.findall(r"```console\n(.*?)```", section, re.S):
+            for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+                command, _, output = part.partition("\n")
+                found.append((command, output))
+    return found
+
+
+def run_readme_command(command, capsys):
+    words = shlex.split(command)
+    env = dict(word.split("=", 1) for word in words if "=" in word.split("/")[0])
+    words = [word for word in words if "=" not in word.split("/")[0]]
+    if words[0] == "python":
+        done = subprocess.run([sys.executable, *words[1:]], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout
+    assert words[0] == "lstm-autograd", command
+    with mock.patch.dict(os.environ, env):
+        main(words[1:])
+    return capsys.readouterr().out
+
+
+def test_the_readme_shows_each_layout_and_the_gru_with_their_real_output(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    commands = readme_commands()
+    shown = " ".join(command for command, _ in commands)
+    assert all(f"--layout {layout}" in shown for layout in ("pytorch", "cs231n")) and "gru.py" in shown
+    for command, output in commands:
+        assert rounding_blurred(run_readme_command(command, capsys)) == rounding_blurred(output), command
+
+
+def test_the_readme_table_of_the_zoo_is_the_reports_last_lines():
+    rows = re.findall(r"^\| `([a-z-]+)` \| (WRONG: .*?) \| (WRONG: .*?) \|$", README, re.M)
+    assert [name for name, _, _ in rows] == [*FROM_STEP, "g-as-sigmoid-throughout"]
+    for name, own, cs231n in rows:
+        for layout, shown in (("own", own), ("pytorch", own), ("cs231n", cs231n)):
+            assert zoo_report(layout, name).format().splitlines()[-1] == shown, (layout, name)
