@@ -13,9 +13,12 @@
   Wx (D, 4H), Wh (H, 4H), b (4H,), columns in gate order i, f, o, g and c0 = 0, returning `(h, cache)` with
   h (N, T, H); `lstm_backward(dh, cache)` returning `(dx, dh0, dWx, dWh, db)`.
 
-In `own` and `pytorch` the returned dict may also hold gradients at the engine's named tensors, by their
-`NodeName` (`t3/forget gate/f_t`, `t0/hidden state update/h_t`, `t2/input gate/p`; see `lstm.names`), each
-of the tensor's shape, (B, H) or (B, X) for `t3/x_t`.
+In `own` and `pytorch` the returned dict may also hold gradients at the tensors the engine names in each step
+t, keyed by their `NodeName` (`lstm.names`), each the loss's whole gradient there, of shape (B, H) ((B, X) for
+x_t): `t3/x_t`; in each gate's section (`input gate`, `forget gate`, `output gate`, `gate gate`) `q` = W_xk x_t,
+`v` = W_hk h_{t−1}, `p` = q + v + b_k and the gate's output `i_t`, `f_t`, `o_t` or `g_t`
+(`t3/forget gate/f_t`); in the `cell state update` `q` = f_t ⊙ c_{t−1}, `p` = i_t ⊙ g_t and `c_t`; in the
+`hidden state update` `q` = tanh(c_t) and `h_t` (`t3/hidden state update/h_t`).
 """
 
 from __future__ import annotations

@@ -302,3 +302,26 @@ def test_the_readme_table_of_the_zoo_is_the_reports_last_lines():
     for name, own, cs231n in rows:
         for layout, shown in (("own", own), ("pytorch", own), ("cs231n", cs231n)):
             assert zoo_report(layout, name).format().splitlines()[-1] == shown, (layout, name)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests" / "fixtures").glob("torch_lstm_*.npz")), ids=lambda p: p.stem)
+def test_the_pytorch_layout_is_torch_nn_lstms(path):
+    """torch.nn.LSTM's own gradients (the fixtures) are what the pytorch layout's engine graph gives, and its blocks
+    find each of the derivation's parameters where torch keeps it; and so is the example file's backward."""
+    f = np.load(path)
+    if f["xs"].ndim != 3:
+        pytest.skip("an unbatched fixture: the layouts take a batch axis")
+    params = lstm.LSTM.from_stacked(f["weight_ih"], f["weight_hh"], f["bias_ih"], f["bias_hh"]).arrays()
+    problem = Problem(params, *(f[k] for k in ("xs", "h0", "c0", "dhs", "dh_T", "dc_T")))
+    layout = LAYOUTS["pytorch"]
+    torch = {name: f[f"grad_{name}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    torch |= {"input": f["grad_xs"], "h_0": f["grad_h0"], "c_0": f["grad_c0"]}
+    engine = yours.engine_gradients(layout, problem)
+    mine = layout.backward(yours.load(str(FILES["pytorch"]), "pytorch"), problem)
+    derivation = run_engine(problem).grads
+    for name, grad in torch.items():
+        np.testing.assert_allclose(engine[name], grad, rtol=0, atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(mine[name], grad, rtol=0, atol=1e-10, err_msg=name)
+    for block in layout.blocks(problem.h0.shape[-1]):
+        np.testing.assert_allclose(block.take(torch[block.array]), derivation[block.name], rtol=0, atol=1e-10,
+                                   err_msg=block.label)
