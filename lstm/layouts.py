@@ -40,8 +40,6 @@ Arrays = dict[str, np.ndarray]
 Engine = tuple[dict[str, Tensor], Tensor, Tensor, Tensor]  # the twelve parameters, xs (T, B, X), h0, c0
 
 
-# a forward beside the backward is checked too, when it has the layout's signature
-FORWARD_HINT = "; a file's function forward is called as {signature}: rename it to check the backward alone"
 
 
 class HandError(ValueError):
@@ -163,6 +161,13 @@ class Layout:
     inputs: tuple[str, ...]  # the arrays the backward differentiates, in the layout's names and order
     # how the per-step localisation cuts the problem: "from step" (the run starts at any state) or "first steps"
     steps: str = "from step"
+    forward_signature: str  # how an optional forward beside the backward is called, and what it returns
+
+    @property
+    def forward_hint(self) -> str:
+        """What an error of a file's `forward` adds: it was called because of its name."""
+        return f"; a file's function forward is called as {self.forward_signature}: rename it to check the " \
+               "backward alone"
 
     def restrict(self, problem: Problem) -> Problem:
         """The problem with what the layout cannot express set to zero."""
@@ -171,7 +176,7 @@ class Layout:
     def arrays(self, problem: Problem) -> Arrays:
         raise NotImplementedError
 
-    def graph(self, tensors: dict[str, Tensor], problem: Problem) -> Engine:
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
         raise NotImplementedError
 
     def blocks(self, hidden_size: int) -> list[Block]:
@@ -194,11 +199,12 @@ class Layout:
 class Own(Layout):
     name = "own"
     inputs = (*NAMES, "xs", "h0", "c0")
+    forward_signature = "forward(params, xs, h0, c0) → (hs, (h_T, c_T))"
 
     def arrays(self, problem: Problem) -> Arrays:
         return {**problem.params, "xs": problem.xs, "h0": problem.h0, "c0": problem.c0}
 
-    def graph(self, tensors: dict[str, Tensor], problem: Problem) -> Engine:
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
         return {name: tensors[name] for name in NAMES}, tensors["xs"], tensors["h0"], tensors["c0"]
 
     def blocks(self, hidden_size: int) -> list[Block]:
@@ -207,7 +213,7 @@ class Own(Layout):
     def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
         params = {name: arrays[name] for name in NAMES}
         result = call(hand, "forward", hand.forward, params, arrays["xs"], arrays["h0"], arrays["c0"],
-                      hint=FORWARD_HINT.format(signature="forward(params, xs, h0, c0)"))
+                      hint=self.forward_hint)
         hs, _, c_T = _state_pair(hand, "forward", result, "(hs, (h_T, c_T))")
         return Outputs(np.asarray(hs), np.asarray(c_T))
 
@@ -223,6 +229,7 @@ TORCH = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 class PyTorch(Layout):
     name = "pytorch"
     inputs = (*TORCH, "input", "h_0", "c_0")
+    forward_signature = "forward(weight_ih, weight_hh, bias_ih, bias_hh, input, h_0, c_0) → (output, (h_n, c_n))"
     # The engine has one bias per gate, b_k = bias_ih_k + bias_hh_k; the problem splits it unevenly between the
     # two, so a forward that reads only one of them is caught.
     share_ih = 0.75
@@ -234,7 +241,7 @@ class PyTorch(Layout):
                 "bias_ih": (self.share_ih * b).astype(b.dtype), "bias_hh": ((1 - self.share_ih) * b).astype(b.dtype),
                 "input": problem.xs, "h_0": problem.h0, "c_0": problem.c0}
 
-    def graph(self, tensors: dict[str, Tensor], problem: Problem) -> Engine:
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
         rows = stacked(TORCH_ORDER, tensors["h_0"].shape[-1])
         params = {}
         for gate in GATES:
@@ -251,7 +258,7 @@ class PyTorch(Layout):
 
     def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
         result = call(hand, "forward", hand.forward, *(arrays[name] for name in self.inputs),
-                      hint=FORWARD_HINT.format(signature=f"forward({', '.join(self.inputs)})"))
+                      hint=self.forward_hint)
         output, _, c_n = _state_pair(hand, "forward", result, "(output, (h_n, c_n))")
         return Outputs(np.asarray(output), np.asarray(c_n))
 
@@ -278,7 +285,7 @@ class CS231n(Layout):
                 "Wh": stack_gates(problem.params, CS231N_ORDER, "W_h").T,
                 "b": stack_gates(problem.params, CS231N_ORDER, "b")}
 
-    def graph(self, tensors: dict[str, Tensor], problem: Problem) -> Engine:
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
         columns = stacked(CS231N_ORDER, tensors["h0"].shape[-1])
         params = {}
         for gate in GATES:

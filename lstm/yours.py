@@ -42,7 +42,7 @@ from lstm.names import GATE_OF, GATES, NAMES
 from lstm.problem import TOLERANCES, Problem
 from lstm.sequence import unroll
 
-DEFAULT_FUNCTION = {"own": "backward", "pytorch": "backward"}  # what FILE.py names when :FUNCTION is left off
+DEFAULT_FUNCTION = "backward"  # what --hand FILE.py names when :FUNCTION is left off (own, pytorch)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def load(spec: str, layout: str = "own") -> Hand:
             raise HandError(f"--hand {spec}: the cs231n layout reads lstm_forward and lstm_backward; name the file "
                             "alone")
         return hand_of(module, "cs231n", source=file.name)
-    function = function or DEFAULT_FUNCTION[layout]
+    function = function or DEFAULT_FUNCTION
     backward = getattr(module, function, None)
     if not callable(backward):
         defined = sorted(name for name, value in vars(module).items()
@@ -120,19 +120,18 @@ def _layout(name: str) -> Layout:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _loss(layout: Layout, problem: Problem, tensors: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-    """The loss through the engine's graph built from the layout's arrays, and hs."""
+def _loss(layout: Layout, problem: Problem, tensors: dict[str, Tensor]) -> Tensor:
+    """The problem's loss through the engine's graph built from the layout's arrays."""
     up = problem.astype(np.float64)
-    hs, (h_T, c_T) = unroll(*layout.graph(tensors, problem))
-    return (hs * up.dhs).sum() + (h_T * up.dh_T).sum() + (c_T * up.dc_T).sum(), hs
+    hs, (h_T, c_T) = unroll(*layout.graph(tensors))
+    return (hs * up.dhs).sum() + (h_T * up.dh_T).sum() + (c_T * up.dc_T).sum()
 
 
 def engine_gradients(layout: Layout, problem: Problem) -> dict[str, np.ndarray]:
     """The engine's gradients of the problem's loss, by the layout's names, in float64."""
     leaves = {name: Tensor(np.asarray(a, np.float64), requires_grad=True, name=name)
               for name, a in layout.arrays(problem).items()}
-    loss, _ = _loss(layout, problem, leaves)
-    loss.backward()
+    _loss(layout, problem, leaves).backward()
     return {name: leaf.grad for name, leaf in leaves.items()}
 
 
@@ -263,7 +262,7 @@ def _steps(steps: list[int]) -> str:
 
 
 def _with_gates(labels: list[str]) -> str:
-    """What departs, the parameters grouped by gate: 'W_xf, W_hf, b_f (gate f); ∇h_{t−1}'."""
+    """What departs, the parameters grouped by gate: 'W_xf, W_hf, b_f (gate f) and ∇x_t'."""
     parameters = [label for label in dict.fromkeys(labels) if label in GATE_OF]
     gates = sorted({GATE_OF[name].key for name in parameters}, key=[gate.key for gate in GATES].index)
     parts = []
@@ -289,11 +288,6 @@ class HandReport:
     @property
     def passed(self) -> bool:
         return (self.forward is None or self.forward.passed) and self.gradients.passed
-
-    def failing(self) -> list[str]:
-        """What is wrong, by name: the forward, then each failing array of the derivation."""
-        return (["forward"] if self.forward and not self.forward.passed else []) + [loc.label for loc in
-                                                                                     self.locations]
 
     def to_json(self) -> str:
         g = self.gradients
@@ -323,8 +317,8 @@ class HandReport:
             lines.append(f"your code runs in float32 (tolerance {self.tolerance:g}); the engine and finite "
                          "differences in float64")
         lines += ["", *(self.forward.format(s["forward"], self.tolerance) if self.forward else
-                        [f"forward: not given (define {FORWARD_HINT[s['layout']]} beside the backward to have it "
-                         "checked too)"])]
+                        [f"forward: not given (define {LAYOUTS[s['layout']].forward_signature} beside the backward "
+                         "to have it checked too)"])]
         lines += ["", g.header(), *g.tables(most_nodes=MOST_NODES)]
         if g.departure():
             lines += ["", *g.departure()]
@@ -342,8 +336,6 @@ class HandReport:
 
 
 MOST_NODES = 12  # intermediates listed before the table is cut after the first departure
-FORWARD_HINT = {"own": "forward(params, xs, h0, c0) → (hs, (h_T, c_T))",
-                "pytorch": "forward(weight_ih, weight_hh, bias_ih, bias_hh, input, h_0, c_0) → (output, (h_n, c_n))"}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -369,7 +361,7 @@ def check(hand: Any, layout: str = "own", *, forward: Callable[..., Any] | None 
     mine = lay.backward(user, problem)
     checked = _check_forward(lay, user, problem, mine, tol, seed) if user.forward else None
     inputs = [Tensor(np.asarray(a, np.float64), name=name) for name, a in arrays.items()]
-    report = check_gradients(lambda *tensors: _loss(lay, problem, dict(zip(arrays, tensors, strict=True)))[0], inputs,
+    report = check_gradients(lambda *tensors: _loss(lay, problem, dict(zip(arrays, tensors, strict=True))), inputs,
                              lambda *_: mine, tolerance=tol, fd_samples=fd_samples, seed=seed)
     settings = {"layout": layout, "source": user.source, "forward": _forward_source(user),
                 "input_size": input_size, "hidden_size": hidden_size, "batch": batch, "length": length,
@@ -400,7 +392,7 @@ def _check_forward(lay: Layout, user: Hand, problem: Problem, mine: dict[str, np
                         f"{(T, B, H)}")
     with no_grad():
         tensors = {name: Tensor(np.asarray(a, np.float64), name=name) for name, a in arrays.items()}
-        hs, (_, c_T) = unroll(*lay.graph(tensors, problem))
+        hs, (_, c_T) = unroll(*lay.graph(tensors))
     diff = np.abs(yours.hs - hs.data)
     wrong = diff > tol * np.maximum(1.0, np.abs(hs.data))
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))

@@ -244,7 +244,7 @@ def test_a_forward_of_another_signature_is_named_with_the_way_out(tmp_path, caps
     assert main(["compare", "--hand", str(path)]) == 2
     assert capsys.readouterr().err.strip().endswith(
         "forward raised TypeError: forward() takes 1 positional argument but 4 were given; a file's function forward "
-        "is called as forward(params, xs, h0, c0): rename it to check the backward alone")
+        "is called as forward(params, xs, h0, c0) → (hs, (h_T, c_T)): rename it to check the backward alone")
 
 
 # ---- the README shows the commands' real output ------------------------------------------------------------
