@@ -2,7 +2,11 @@
 
 Three tables. *Gradients*: one row per parameter and per input (xs, h0, c0). *Partials*: every local partial
 of the derivation, the hand line against the engine's own vector-Jacobian product along that edge of the
-graph, at every step. *Through time*: ∇h_t and ∇c_t at every step, after both paths have met.
+graph, at every step. *Through time*: ∇h_t and ∇c_t at every step, after both paths have met. When a row
+fails, the diagnosis follows (`Diagnosis`: the error's band, the Taylor remainder test, a step-size sweep).
+
+`compare(hand=...)` checks your own backward instead (`lstm.yours`); the module is callable, so
+`lstm.compare(...)` is `lstm.compare.compare(...)`.
 """
 
 from __future__ import annotations
@@ -239,7 +243,7 @@ def diagnose(problem: Problem, run: EngineRun, hand_grads: dict[str, np.ndarray]
     point = [exact.params[name] if name in exact.params else getattr(exact, name) for name in GRADIENTS]
 
     def loss(arrays: list[np.ndarray]) -> float:
-        params = dict(zip(NAMES, arrays, strict=False))
+        params = dict(zip(NAMES, arrays[:len(NAMES)], strict=True))
         return exact.replace(params=params, xs=arrays[-3], h0=arrays[-2], c0=arrays[-1]).loss()
 
     mine = [hand_grads[name].astype(np.float64) for name in GRADIENTS]
