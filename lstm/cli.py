@@ -42,23 +42,44 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+# each task's own defaults for length, hidden size, batch and evaluate-every, in that order
+TASK_DEFAULTS = {"adding": (50, 32, 32, 0), "chars": (32, 64, 16, 0), "copy": (100, 40, 20, 0),
+                 "reber": (None, 6, 1, 50)}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from lstm.train import Settings, Trainer, train
 
     defaults = Settings()
-    settings = Settings(task=args.task, length=args.length or (50 if args.task == "adding" else 32),
-                        hidden_size=args.hidden_size or (32 if args.task == "adding" else 64),
-                        batch=args.batch or (32 if args.task == "adding" else 16), steps=args.steps,
-                        lr=args.lr if args.lr is not None else defaults.lr, optimizer=args.optimizer,
-                        clip=args.clip, seed=args.seed, text=args.text)
+    length, hidden_size, batch, evaluate_every = TASK_DEFAULTS[args.task]
+    if args.task == "reber" and args.length is not None:
+        raise ValueError("train reber: --length does not apply, the grammar sets each string's length")
+    if args.text is not None and args.task != "chars":
+        raise ValueError(f"train {args.task}: --text applies to chars only")
+    given = {key: value for key, value in (("length", args.length), ("hidden_size", args.hidden_size),
+                                           ("batch", args.batch), ("lr", args.lr)) if value is not None}
+    # an option given as 0 is refused by Settings.check, not replaced by the default
+    settings = Settings(task=args.task, length=given.get("length", length or defaults.length),
+                        hidden_size=given.get("hidden_size", hidden_size), batch=given.get("batch", batch),
+                        steps=args.steps, lr=given.get("lr", defaults.lr), optimizer=args.optimizer,
+                        clip=args.clip, seed=args.seed, text=args.text, model=args.model, dtype=args.dtype,
+                        clip_by=args.clip_by, momentum=args.momentum, alpha=args.alpha,
+                        evaluate_every=evaluate_every if args.evaluate_every is None else args.evaluate_every,
+                        target=args.target, forget_bias=args.forget_bias)
+    settings.check()  # before any file is touched
     if args.plot:
         from viz.plots import pyplot
 
         pyplot()  # before training, not after: a missing matplotlib should not cost a run
     result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
+    if args.log:
+        from lstm.reproduce import write_record
+
+        write_record(args.log, result, args.command_line)
     if not args.quiet:
+        solved = " (solved)" if result["held_out"].get("solved") else ""
         print(f"{settings.task}: {result['steps']} steps in {result['seconds']:.1f} s; final batch loss "
-              f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}")
+              f"{result['train_loss']:.5f}; held-out loss {result['test_loss']:.5f}{solved}")
     if args.plot:
         from viz.plots import training_figures
 
@@ -118,22 +139,36 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     render.set_defaults(run=cmd_render)
 
-    train = commands.add_parser("train", help="train on the adding problem or a character model")
-    train.add_argument("task", choices=["adding", "chars"])
-    train.add_argument("--length", type=int, help="sequence length T (adding: 50; chars: 32)")
+    train = commands.add_parser("train", help="train on the adding problem, a character model, the copying memory "
+                                "problem or the embedded Reber grammar")
+    train.add_argument("task", choices=["adding", "chars", "copy", "reber"])
+    train.add_argument("--model", choices=["lstm", "rnn"], default="lstm", help="the LSTM or the plain tanh RNN")
+    train.add_argument("--length", type=int, help="sequence length T (adding: 50; chars: 32); copy: the lag (100)")
     train.add_argument("--text", help="chars: a UTF-8 text file (default: the Zen of Python)")
-    train.add_argument("--hidden-size", type=int, help="H (adding: 32; chars: 64)")
-    train.add_argument("--batch", type=int, help="B (adding: 32; chars: 16)")
+    train.add_argument("--hidden-size", type=int, help="H (adding: 32; chars: 64; copy: 40; reber: 6)")
+    train.add_argument("--batch", type=int, help="B (adding: 32; chars: 16; copy: 20; reber: 1)")
     train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--lr", type=float)
-    train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
-    train.add_argument("--clip", type=float, default=1.0, help="clip gradients to this global norm; 0: off")
+    train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default="adam")
+    train.add_argument("--momentum", type=float, help="sgd: 0.9 unless given; rmsprop: 0 unless given")
+    train.add_argument("--alpha", type=float, default=0.99, help="rmsprop: the smoothing constant of g² (decay)")
+    train.add_argument("--clip", type=float, default=1.0, help="clip gradients at this; 0: off")
+    train.add_argument("--clip-by", choices=["norm", "value"], default="norm",
+                       help="norm: the global norm of all gradients; value: every element to [−clip, clip]")
+    train.add_argument("--forget-bias", type=float, metavar="B", help="lstm: start b_f at B (default: drawn like "
+                       "every parameter, uniform(±1/√H))")
+    train.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    train.add_argument("--evaluate-every", type=int, metavar="N",
+                       help="held-out evaluation every N steps (reber: 50; others: only at the end)")
+    train.add_argument("--target", type=float, metavar="LOSS", help="stop once the held-out loss is at most this "
+                       "(reber stops when solved)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--checkpoint", help="save here every --every steps (.npz)")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     train.add_argument("--every", type=int, default=100, help="steps between progress lines and checkpoints")
     train.add_argument("--quiet", action="store_true", help="print nothing")
     train.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
+    train.add_argument("--log", metavar="FILE.json", help="write the run's record: settings, held-out figures, time")
     train.set_defaults(run=cmd_train)
 
     # its options belong to `python -m benchmarks`, which the command runs in a process of its own
@@ -146,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, options = parser.parse_known_args(argv)
+    args.command_line = ["lstm-autograd", *(sys.argv[1:] if argv is None else argv)]
     if args.command == "bench":
         args.options = options
     elif options:

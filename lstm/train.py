@@ -13,64 +13,108 @@ from typing import IO, Any
 import numpy as np
 
 from autograd import no_grad
-from autograd.optim import SGD, Adam, clip_grad_norm
+from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 from lstm.files import atomic_savez, load_npz
+from lstm.long_range import CopyMemory, EmbeddedReber
 from lstm.readout import Linear
+from lstm.rnn import RNN
 from lstm.sequence import LSTM
 from lstm.tasks import AddingProblem, CharacterModel
+
+TASKS = ("adding", "chars", "copy", "reber")
 
 
 @dataclass
 class Settings:
-    task: str = "adding"  # "adding" or "chars"
-    length: int = 50  # T: the adding problem's sequence length, the character model's window
+    task: str = "adding"  # one of TASKS
+    length: int = 50  # T: the adding problem's sequence length, the character model's window, the copy's lag
     hidden_size: int = 32
     batch: int = 32
     steps: int = 1000
     lr: float = 0.01
-    optimizer: str = "adam"  # "adam" or "sgd" (with momentum 0.9)
-    clip: float = 1.0  # global gradient norm; 0 turns clipping off
+    optimizer: str = "adam"  # "adam", "sgd" or "rmsprop"
+    clip: float = 1.0  # 0 turns clipping off
     seed: int = 0
     text: str | None = None  # the character model's text file; None: the Zen of Python
+    model: str = "lstm"  # or "rnn", the plain tanh RNN
+    dtype: str = "float64"  # or "float32"
+    clip_by: str = "norm"  # "norm": the global norm of all gradients; "value": every element
+    momentum: float | None = None  # SGD's (None: 0.9) or RMSprop's (None: 0)
+    alpha: float = 0.99  # RMSprop's smoothing constant (its "decay")
+    forget_bias: float | None = None  # the LSTM's b_f at the start (None: drawn like every parameter)
+    evaluate_every: int = 0  # steps between held-out evaluations; 0: only at the end
+    target: float | None = None  # stop once the held-out loss is at most this (and a task's "solved" stops too)
 
     # what a checkpoint must agree on to be resumed (steps, lr and the like may change)
-    SHAPE_KEYS = ("task", "length", "hidden_size", "optimizer", "text")
+    SHAPE_KEYS = ("task", "length", "hidden_size", "optimizer", "text", "model", "dtype")
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, with the setting's name and value."""
+        for key in ("length", "hidden_size", "batch", "steps"):
+            if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
+                raise ValueError(f"train: {key} must be a positive integer, got {getattr(self, key)}")
+        choices = {"task": TASKS, "optimizer": ("adam", "sgd", "rmsprop"), "model": ("lstm", "rnn"),
+                   "dtype": ("float64", "float32"), "clip_by": ("norm", "value")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"train: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        ranges = [("seed", self.seed >= 0, "≥ 0"), ("lr", self.lr > 0, "> 0"), ("clip", self.clip >= 0, "≥ 0"),
+                  ("alpha", 0 <= self.alpha < 1, "in [0, 1)"),
+                  ("momentum", self.momentum is None or 0 <= self.momentum < 1, "in [0, 1)"),
+                  ("evaluate_every", self.evaluate_every >= 0, "≥ 0 (0: only at the end)"),
+                  ("target", self.target is None or self.target > 0, "> 0")]
+        for key, ok, expected in ranges:
+            if not ok:
+                raise ValueError(f"train: {key} must be {expected}, got {getattr(self, key)}")
+        if self.forget_bias is not None and self.model != "lstm":
+            raise ValueError(f"train: forget_bias is the LSTM's; the {self.model} has no forget gate")
 
 
-def make_task(settings: Settings) -> AddingProblem | CharacterModel:
+def make_task(settings: Settings) -> AddingProblem | CharacterModel | CopyMemory | EmbeddedReber:
     if settings.task == "adding":
         return AddingProblem(settings.length)
     if settings.task == "chars":
         return CharacterModel.from_file(settings.text, settings.length)
-    raise ValueError(f"train: task must be 'adding' or 'chars', got {settings.task!r}")
+    if settings.task == "copy":
+        return CopyMemory(settings.length)
+    if settings.task == "reber":
+        return EmbeddedReber(settings.seed)
+    raise ValueError(f"train: task must be one of {', '.join(TASKS)}, got {settings.task!r}")
+
+
+def make_optimizer(settings: Settings, params: dict) -> SGD | Adam | RMSprop:
+    if settings.optimizer == "adam":
+        return Adam(params, lr=settings.lr)
+    if settings.optimizer == "sgd":
+        return SGD(params, lr=settings.lr, momentum=0.9 if settings.momentum is None else settings.momentum)
+    return RMSprop(params, lr=settings.lr, alpha=settings.alpha, momentum=settings.momentum or 0.0)
 
 
 class Trainer:
-    """An LSTM and a linear readout trained on one task; the batch of step k depends only on (seed, k)."""
+    """An LSTM (or the tanh RNN) and a linear readout trained on one task; the batch of step k depends only on
+    (seed, k)."""
 
     def __init__(self, settings: Settings) -> None:
-        for key in ("length", "hidden_size", "batch", "steps"):
-            if getattr(settings, key) < 1:
-                raise ValueError(f"train: {key} must be a positive integer, got {getattr(settings, key)}")
-        if settings.seed < 0 or not settings.lr > 0:
-            raise ValueError(f"train: seed must be ≥ 0 and lr > 0, got seed {settings.seed}, lr {settings.lr}")
+        settings.check()
         self.settings = settings
         self.task = make_task(settings)
-        self.model = LSTM(self.task.input_size, settings.hidden_size, seed=settings.seed)
-        self.model.fused = True
-        self.readout = Linear(settings.hidden_size, self.task.output_size, seed=settings.seed + 1)
-        params = self.parameters()
-        if settings.optimizer == "adam":
-            self.optimizer = Adam(params, lr=settings.lr)
-        elif settings.optimizer == "sgd":
-            self.optimizer = SGD(params, lr=settings.lr, momentum=0.9)
+        if settings.model == "lstm":
+            self.model = LSTM(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
+            self.model.fused = True
+            if settings.forget_bias is not None:
+                self.model.parameters()["b_f"].data[...] = settings.forget_bias
         else:
-            raise ValueError(f"train: optimizer must be 'adam' or 'sgd', got {settings.optimizer!r}")
+            self.model = RNN(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
+        self.readout = Linear(settings.hidden_size, self.task.output_size, dtype=settings.dtype,
+                              seed=settings.seed + 1)
+        self.optimizer = make_optimizer(settings, self.parameters())
         self.step = 0
         self.losses: list[float] = []
+        self.evaluations: list[dict[str, float]] = []  # the step and the held-out figures, every evaluate_every
+        self.seconds = 0.0  # training time over every session of this run, resumed ones included
 
     def parameters(self) -> dict:
-        return {**{f"lstm/{n}": t for n, t in self.model.parameters().items()},
+        return {**{f"{self.settings.model}/{n}": t for n, t in self.model.parameters().items()},
                 **{f"readout/{n}": t for n, t in self.readout.parameters().items()}}
 
     def train_step(self) -> float:
@@ -80,7 +124,8 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         if self.settings.clip:
-            clip_grad_norm(self.optimizer.params, self.settings.clip)
+            clip = clip_grad_norm if self.settings.clip_by == "norm" else clip_grad_value
+            clip(self.optimizer.params, self.settings.clip)
         self.optimizer.step()
         self.losses.append(loss.item())
         return self.losses[-1]
@@ -92,6 +137,22 @@ class Trainer:
         with no_grad():
             return self.task.loss(self.model, self.readout, xs, targets).item()
 
+    @property
+    def done(self) -> bool:
+        """The run reached what it trains for: the task's criterion ("solved"), or the target held-out loss."""
+        if not self.evaluations:
+            return False
+        last = self.evaluations[-1]
+        return bool(last.get("solved")) or (self.settings.target is not None and last["loss"] <= self.settings.target)
+
+    def measure(self) -> dict[str, float]:
+        """The held-out figures at this step, recorded in `evaluations`: the loss (on the task's own held-out set
+        where it has one), and whatever else the task measures (the Reber criterion: "solved")."""
+        evaluate = getattr(self.task, "evaluate", None)
+        figures = evaluate(self.model, self.readout) if evaluate else {"loss": self.evaluate()}
+        self.evaluations.append({"step": self.step, **figures})
+        return figures
+
     # ---- checkpoints ------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -99,7 +160,9 @@ class Trainer:
         arrays = {name: t.data for name, t in self.parameters().items()}
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
         arrays.update({"meta/step": np.array(self.step), "meta/losses": np.array(self.losses),
-                       "meta/settings": np.array(json.dumps(asdict(self.settings)))})
+                       "meta/settings": np.array(json.dumps(asdict(self.settings))),
+                       "meta/evaluations": np.array(json.dumps(self.evaluations)),
+                       "meta/seconds": np.array(self.seconds)})
         return atomic_savez(path, arrays)
 
     def load(self, path: str | os.PathLike) -> None:
@@ -107,8 +170,9 @@ class Trainer:
         if "meta/settings" not in arrays or "meta/step" not in arrays:
             raise ValueError(f"{path}: not a training checkpoint (no meta/settings, meta/step)")
         saved = json.loads(str(arrays["meta/settings"]))
-        differ = [f"{key} {saved.get(key)!r} there, {getattr(self.settings, key)!r} here"
-                  for key in Settings.SHAPE_KEYS if saved.get(key) != getattr(self.settings, key)]
+        defaults = asdict(Settings())  # a checkpoint older than a setting was made with its default
+        differ = [f"{key} {saved.get(key, defaults[key])!r} there, {getattr(self.settings, key)!r} here"
+                  for key in Settings.SHAPE_KEYS if saved.get(key, defaults[key]) != getattr(self.settings, key)]
         if differ:
             raise ValueError(f"{path}: the checkpoint does not match this run: " + "; ".join(differ))
         params = self.parameters()
@@ -123,6 +187,8 @@ class Trainer:
                                         if k.startswith("optim/")})
         self.step = int(arrays["meta/step"])
         self.losses = [float(x) for x in arrays["meta/losses"]]
+        self.evaluations = json.loads(str(arrays.get("meta/evaluations", "[]")))
+        self.seconds = float(arrays.get("meta/seconds", 0.0))
 
 
 class Progress:
@@ -175,12 +241,17 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
             raise ValueError("train: --resume needs --checkpoint PATH")
         trainer.load(checkpoint)
     progress = Progress(settings.steps, trainer.step, quiet=quiet, every=every, stream=stream)
-    started = time.perf_counter()
+    started, before = time.perf_counter(), trainer.seconds
     try:
-        while trainer.step < settings.steps:
+        while trainer.step < settings.steps and not trainer.done:
             loss = trainer.train_step()
             progress.update(trainer.step, loss)
-            if trainer.step % every == 0 or trainer.step == settings.steps:
+            last = trainer.step == settings.steps
+            if last or settings.evaluate_every and trainer.step % settings.evaluate_every == 0:
+                figures = ", ".join(f"{k} {v:.5g}" for k, v in trainer.measure().items())
+                progress.write(f"step {trainer.step}, held out: {figures}")
+            trainer.seconds = before + time.perf_counter() - started
+            if trainer.step % every == 0 or last or trainer.done:
                 if checkpoint:
                     trainer.save(checkpoint)
                 if isinstance(trainer.task, CharacterModel):
@@ -191,5 +262,8 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
     finally:
         progress.close()
     seconds = time.perf_counter() - started
+    if not (trainer.evaluations and trainer.evaluations[-1]["step"] == trainer.step):
+        trainer.measure()
+    final = trainer.evaluations[-1]
     return {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
-            "test_loss": trainer.evaluate(), "settings": asdict(settings), "trainer": trainer}
+            "test_loss": final["loss"], "held_out": final, "settings": asdict(settings), "trainer": trainer}

@@ -31,8 +31,10 @@ def pyplot():
 
 def hidden_gradient_norms(model: LSTM, readout: Linear, task: AddingProblem | CharacterModel,
                           xs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """‖∂L/∂h_t‖ for every step, through the per-gate graph (the fused path has no h_t tensors to ask)."""
-    fused, model.fused = model.fused, False
+    """‖∂L/∂h_t‖ for every step, through the per-gate graph (the fused path has no h_t tensors to ask); the LSTM
+    and the tanh RNN name their h_t alike."""
+    fused = getattr(model, "fused", False)
+    model.fused = False
     try:
         loss = task.loss(model, readout, xs, targets)
         loss.backward(retain_grads=True)
