@@ -89,6 +89,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
+    from lstm import reproduce
+
+    if args.count is not None and args.count < 1:
+        raise ValueError(f"reproduce: --count must be a positive number of runs, got {args.count}")
+    if args.action == "run":
+        return 1 if reproduce.run_queue(args.runs, args.only, args.count) else 0
+    if args.action == "page":
+        from viz.results import write_page
+
+        for path in write_page(args.runs, args.output):
+            print(f"wrote {path}")
+        return 0
+    for run in reproduce.queue():
+        if args.only and not any(part in run.name for part in args.only):
+            continue
+        if not (args.pending and (Path(args.runs) / f"{run.name}.json").exists()):
+            print(f"{run.name:20} {shlex.join(run.command)}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import os
     import subprocess
@@ -170,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="DIR", help="write loss.svg and gradient-through-time.svg (matplotlib)")
     train.add_argument("--log", metavar="FILE.json", help="write the run's record: settings, held-out figures, time")
     train.set_defaults(run=cmd_train)
+
+    reproduce = commands.add_parser("reproduce", help="the published long-range runs: list them, run them one at a "
+                                    "time (resumable), write docs/results.md from their records")
+    reproduce.add_argument("action", choices=["list", "run", "page"])
+    reproduce.add_argument("--runs", default="runs", metavar="DIR", help="the records and checkpoints (default: runs)")
+    reproduce.add_argument("--only", nargs="+", metavar="NAME", help="only the runs whose name holds one of these")
+    reproduce.add_argument("--count", type=int, metavar="N", help="run: at most N runs, then stop")
+    reproduce.add_argument("--pending", action="store_true", help="list: only the runs that have no record yet")
+    reproduce.add_argument("-o", "--output", default="docs", metavar="DIR",
+                           help="page: the folder that receives results.md and results/ (default: docs)")
+    reproduce.set_defaults(run=cmd_reproduce)
 
     # its options belong to `python -m benchmarks`, which the command runs in a process of its own
     bench = commands.add_parser("bench", add_help=False, help="time the engine against numpy, PyTorch and JAX "

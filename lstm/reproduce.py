@@ -13,7 +13,7 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import IO, Any
@@ -22,28 +22,45 @@ import numpy as np
 
 from lstm.files import atomic_write
 
-ADDING = ["--optimizer", "rmsprop", "--lr", "0.001", "--alpha", "0.9", "--clip", "1", "--clip-by", "value",
-          "--batch", "20", "--dtype", "float32"]
+# Arjovsky, Shah & Bengio (2016), §4: RMSProp with learning rate 1e-3 and decay 0.9, gradients clipped at 1 (their
+# code clips every element), batch 20; their LSTM starts its forget gate's bias at 1.
+PAPER_2016 = ("--optimizer", "rmsprop", "--lr", "0.001", "--alpha", "0.9", "--clip", "1", "--clip-by", "value",
+              "--batch", "20", "--dtype", "float32")
 SEEDS = (0, 1, 2)
 
 
-def queue() -> list[tuple[str, list[str]]]:
-    """(name, `lstm-autograd train` arguments) of every run, in the order they run: the longest task first.
+@dataclass(frozen=True)
+class Run:
+    """One queued run: a setting (task, length, model) and a seed, as `lstm-autograd train` arguments."""
 
-    The step counts are the papers' where the 2-core budget allows, and cut where it does not (docs/results.md
-    says where and why).
+    setting: str  # e.g. "adding-100-lstm"
+    seed: int
+    args: tuple[str, ...]  # without --seed
+
+    @property
+    def name(self) -> str:
+        return f"{self.setting}-{self.seed}"
+
+    @property
+    def command(self) -> list[str]:
+        return ["lstm-autograd", "train", *self.args, "--seed", str(self.seed)]
+
+
+def queue() -> list[Run]:
+    """Every run, in the order they run: the adding problem first, the longest.
+
+    Step counts are the papers' where the budget of one shared core allows and cut where it does not; runs stop
+    early at the paper's level (--target), and docs/results.md says where and why.
     """
     runs = []
-    for T, steps, rnn_steps, every in ((100, 10_000, 5_000, 100), (200, 20_000, 4_000, 200),
-                                       (400, 20_000, 3_000, 250)):
-        for seed in SEEDS:
-            runs.append((f"adding-{T}-lstm-{seed}", ["adding", "--length", str(T), "--hidden-size", "128",
-                                                     "--steps", str(steps), "--evaluate-every", str(every),
-                                                     "--target", "0.005", *ADDING, "--seed", str(seed)]))
-        for seed in SEEDS:
-            runs.append((f"adding-{T}-rnn-{seed}", ["adding", "--model", "rnn", "--length", str(T), "--hidden-size",
-                                                    "128", "--steps", str(rnn_steps), "--evaluate-every",
-                                                    str(every), *ADDING, "--seed", str(seed)]))
+    adding = ((100, 10_000, 5_000, 250, "0.005"), (200, 12_000, 3_000, 500, "0.01"),
+              (400, 10_000, 2_000, 500, "0.01"))
+    for T, steps, rnn_steps, every, target in adding:
+        common = ("adding", "--length", str(T), "--hidden-size", "128", "--evaluate-every", str(every), *PAPER_2016)
+        runs += [Run(f"adding-{T}-lstm", seed, (*common, "--forget-bias", "1", "--steps", str(steps), "--target",
+                                                target)) for seed in SEEDS]
+        runs += [Run(f"adding-{T}-rnn", seed, (*common, "--model", "rnn", "--steps", str(rnn_steps)))
+                 for seed in SEEDS]
     return runs
 
 
@@ -62,8 +79,11 @@ def machine() -> dict[str, Any]:
 
 
 def code_version() -> dict[str, Any]:
-    """The commit the package was run from, and whether its tracked files differed from it."""
+    """The commit the package was run from, and whether its tracked files differed from it; a source snapshot
+    (`git archive`, as the queue's driver runs) names its commit in a file COMMIT."""
     root = Path(__file__).resolve().parent.parent
+    if (root / "COMMIT").exists():
+        return {"commit": (root / "COMMIT").read_text().strip(), "modified": False}
 
     def git(*args: str) -> str | None:
         try:
@@ -93,27 +113,27 @@ def cli_module() -> str:
     return script.module
 
 
-def run_queue(folder: str | os.PathLike, only: list[str] | None = None, stream: IO[str] | None = None) -> int:
-    """Run every queued run that has no record in `folder` yet, one at a time, each in its own process; a run
-    with a checkpoint but no record resumes from it. Returns how many runs failed."""
+def run_queue(folder: str | os.PathLike, only: list[str] | None = None, count: int | None = None,
+              stream: IO[str] | None = None) -> int:
+    """Run the queued runs that have no record in `folder` yet (at most `count` of them), one at a time, each in
+    its own process; a run with a checkpoint but no record resumes from it. Returns how many failed."""
     stream = stream or sys.stdout
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    runs = [(name, args) for name, args in queue() if not only or any(part in name for part in only)]
+    runs = [run for run in queue() if not only or any(part in run.name for part in only)]
     if only and not runs:
         raise ValueError(f"reproduce: no queued run matches {' '.join(only)}; `lstm-autograd reproduce list` "
                          "names them")
+    pending = [run for run in runs if not (folder / f"{run.name}.json").exists()]
     failed = 0
-    for name, args in runs:
-        record, checkpoint = folder / f"{name}.json", folder / f"{name}.npz"
-        if record.exists():
-            continue
-        command = [sys.executable, "-m", cli_module(), "train", *args, "--checkpoint", str(checkpoint),
+    for run in pending[:count]:
+        record, checkpoint = folder / f"{run.name}.json", folder / f"{run.name}.npz"
+        command = [sys.executable, "-m", cli_module(), *run.command[1:], "--checkpoint", str(checkpoint),
                    "--log", str(record), "--every", "500", *(["--resume"] if checkpoint.exists() else [])]
-        print(f"{time.strftime('%H:%M:%S')} {name}: {shlex.join(command[3:])}", file=stream, flush=True)
-        with open(folder / f"{name}.out", "a") as out:
+        print(f"{time.strftime('%H:%M:%S')} {run.name}: {shlex.join(run.command)}", file=stream, flush=True)
+        with open(folder / f"{run.name}.out", "a") as out:
             code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT).returncode
         if code:
             failed += 1
-            print(f"{name}: failed (exit {code}); see {folder / (name + '.out')}", file=stream, flush=True)
+            print(f"{run.name}: failed (exit {code}); see {folder / (run.name + '.out')}", file=stream, flush=True)
     return failed

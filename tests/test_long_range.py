@@ -167,20 +167,28 @@ def test_the_queue_names_each_run_once_and_every_run_parses():
     from lstm.cli import build_parser
 
     runs = reproduce.queue()
-    assert len({name for name, _ in runs}) == len(runs)
-    for name, args in runs:
-        parsed = build_parser().parse_args(["train", *args])
-        assert parsed.task == name.split("-")[0] and f"--seed {parsed.seed}" in " ".join(args)
+    assert len({run.name for run in runs}) == len(runs)
+    for run in runs:
+        parsed = build_parser().parse_args(run.command[1:])
+        assert parsed.task == run.setting.split("-")[0] and parsed.seed == run.seed
 
 
-def test_run_queue_runs_what_has_no_record_and_resumes(tmp_path, monkeypatch, capsys):
+def test_run_queue_runs_what_has_no_record_one_at_a_time(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(reproduce, "queue", lambda: [
-        ("adding-tiny-0", ["adding", "--length", "4", "--hidden-size", "3", "--batch", "2", "--steps", "4"]),
-        ("copy-tiny-0", ["copy", "--length", "2", "--hidden-size", "3", "--batch", "2", "--steps", "2"])])
-    assert reproduce.run_queue(tmp_path, only=["adding"]) == 0
+        reproduce.Run("adding-tiny", 0, ("adding", "--length", "4", "--hidden-size", "3", "--batch", "2", "--steps",
+                                         "4")),
+        reproduce.Run("copy-tiny", 0, ("copy", "--length", "2", "--hidden-size", "3", "--batch", "2", "--steps",
+                                       "2"))])
+    assert main(["reproduce", "run", "--runs", str(tmp_path), "--count", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adding-tiny-0.json", "adding-tiny-0.npz",
                                                           "adding-tiny-0.out"]
-    assert reproduce.run_queue(tmp_path) == 0  # the adding run has its record: only the copy runs
-    assert capsys.readouterr().out.count("train ") == 2
-    with pytest.raises(ValueError, match="no queued run matches nothing"):
-        reproduce.run_queue(tmp_path, only=["nothing"])
+    assert main(["reproduce", "list", "--runs", str(tmp_path), "--pending"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split() == ["copy-tiny-0", "lstm-autograd", "train", "copy",
+                                                                 "--length", "2", "--hidden-size", "3", "--batch",
+                                                                 "2", "--steps", "2", "--seed", "0"]
+    assert main(["reproduce", "run", "--runs", str(tmp_path)]) == 0  # the adding run has its record: only the copy
+    assert capsys.readouterr().out.count("lstm-autograd train") == 1
+    record = json.loads((tmp_path / "copy-tiny-0.json").read_text())
+    assert record["command"][-4:-2] == ["--log", str(tmp_path / "copy-tiny-0.json")]
+    assert main(["reproduce", "run", "--runs", str(tmp_path), "--only", "nothing"]) == 2
+    assert "no queued run matches nothing" in capsys.readouterr().err
