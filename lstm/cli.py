@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                         clip=args.clip, seed=args.seed, text=args.text, model=args.model, dtype=args.dtype,
                         clip_by=args.clip_by, momentum=args.momentum, alpha=args.alpha,
                         evaluate_every=evaluate_every if args.evaluate_every is None else args.evaluate_every,
-                        target=args.target, forget_bias=args.forget_bias)
+                        target=args.target, init=args.init, forget_bias=args.forget_bias)
     settings.check()  # before any file is touched
     if args.plot:
         from viz.plots import pyplot
@@ -179,8 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--clip", type=float, default=1.0, help="clip gradients at this; 0: off")
     train.add_argument("--clip-by", choices=["norm", "value"], default="norm",
                        help="norm: the global norm of all gradients; value: every element to [−clip, clip]")
-    train.add_argument("--forget-bias", type=float, metavar="B", help="lstm: start b_f at B (default: drawn like "
-                       "every parameter, uniform(±1/√H))")
+    train.add_argument("--init", choices=["pytorch", "glorot"], default="pytorch",
+                       help="pytorch: every parameter uniform(±1/√H); glorot: weights uniform(±√(6/(fan_in + "
+                       "fan_out))), biases 0")
+    train.add_argument("--forget-bias", type=float, metavar="B", help="lstm: start b_f at B (default: as --init "
+                       "draws it)")
     train.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     train.add_argument("--evaluate-every", type=int, metavar="N",
                        help="held-out evaluation every N steps (reber: 50; others: only at the end)")

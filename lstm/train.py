@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from autograd import no_grad
+from autograd import Tensor, no_grad
 from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 from lstm.files import atomic_savez, load_npz
 from lstm.long_range import CopyMemory, EmbeddedReber
@@ -41,7 +41,8 @@ class Settings:
     clip_by: str = "norm"  # "norm": the global norm of all gradients; "value": every element
     momentum: float | None = None  # SGD's (None: 0.9) or RMSprop's (None: 0)
     alpha: float = 0.99  # RMSprop's smoothing constant (its "decay")
-    forget_bias: float | None = None  # the LSTM's b_f at the start (None: drawn like every parameter)
+    init: str = "pytorch"  # "pytorch": uniform(±1/√H); "glorot": uniform(±√(6/(fan_in + fan_out))), biases 0
+    forget_bias: float | None = None  # the LSTM's b_f at the start (None: as `init` draws it)
     evaluate_every: int = 0  # steps between held-out evaluations; 0: only at the end
     target: float | None = None  # stop once the held-out loss is at most this (and a task's "solved" stops too)
 
@@ -54,7 +55,7 @@ class Settings:
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ValueError(f"train: {key} must be a positive integer, got {getattr(self, key)}")
         choices = {"task": TASKS, "optimizer": ("adam", "sgd", "rmsprop"), "model": ("lstm", "rnn"),
-                   "dtype": ("float64", "float32"), "clip_by": ("norm", "value")}
+                   "dtype": ("float64", "float32"), "clip_by": ("norm", "value"), "init": ("pytorch", "glorot")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"train: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
@@ -82,6 +83,19 @@ def make_task(settings: Settings) -> AddingProblem | CharacterModel | CopyMemory
     raise ValueError(f"train: task must be one of {', '.join(TASKS)}, got {settings.task!r}")
 
 
+def glorot(params: dict[str, Tensor], seed: int) -> None:
+    """Glorot & Bengio's uniform(±√(6/(fan_in + fan_out))) for every weight matrix and zero for every bias, in
+    place: the initialisation of Arjovsky, Shah & Bengio's code for their LSTM and tanh RNN."""
+    rng = np.random.default_rng([seed, 1])
+    for t in params.values():
+        if t.ndim == 2:
+            fan_out, fan_in = t.shape
+            bound = np.sqrt(6 / (fan_in + fan_out))
+            t.data[...] = rng.uniform(-bound, bound, t.shape)
+        else:
+            t.data[...] = 0
+
+
 def make_optimizer(settings: Settings, params: dict) -> SGD | Adam | RMSprop:
     if settings.optimizer == "adam":
         return Adam(params, lr=settings.lr)
@@ -101,12 +115,14 @@ class Trainer:
         if settings.model == "lstm":
             self.model = LSTM(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
             self.model.fused = True
-            if settings.forget_bias is not None:
-                self.model.parameters()["b_f"].data[...] = settings.forget_bias
         else:
             self.model = RNN(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
         self.readout = Linear(settings.hidden_size, self.task.output_size, dtype=settings.dtype,
                               seed=settings.seed + 1)
+        if settings.init == "glorot":
+            glorot(self.parameters(), settings.seed)
+        if settings.forget_bias is not None:
+            self.model.parameters()["b_f"].data[...] = settings.forget_bias
         self.optimizer = make_optimizer(settings, self.parameters())
         self.step = 0
         self.losses: list[float] = []

@@ -126,6 +126,21 @@ def test_forget_bias_starts_b_f_there():
     np.testing.assert_array_equal(trainer.model.parameters()["b_f"].data, np.full(4, 2.0))
 
 
+@pytest.mark.parametrize("model", ["lstm", "rnn"])
+def test_glorot_initialisation(model):
+    trainer = Trainer(Settings(hidden_size=64, model=model, init="glorot", dtype="float32"))
+    for name, t in trainer.parameters().items():
+        assert t.dtype == np.float32
+        if t.ndim == 1:
+            np.testing.assert_array_equal(t.data, 0, err_msg=name)
+        else:
+            bound = np.sqrt(6 / sum(t.shape))
+            assert np.abs(t.data).max() <= bound and np.abs(t.data).max() > 0.9 * bound, name
+            assert abs(t.data.std() - bound / np.sqrt(3)) < 0.1 * bound, name  # uniform's standard deviation
+    again = Trainer(Settings(hidden_size=64, model=model, init="glorot", dtype="float32"))
+    assert all(np.array_equal(t.data, again.parameters()[n].data) for n, t in trainer.parameters().items())
+
+
 @pytest.mark.parametrize("options, message", [
     (["--optimizer", "rmsprop", "--alpha", "2"], r"alpha must be in \[0, 1\), got 2.0"),
     (["--momentum", "1.5"], r"momentum must be in \[0, 1\), got 1.5"),
