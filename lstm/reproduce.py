@@ -76,8 +76,9 @@ def queue() -> list[Run]:
                                  "5000", "--evaluate-every", "500", *PAPER_2016)),
         ("reber-lstm", range(30), ("reber", "--hidden-size", "6", "--steps", "20000", *PAPER_1997,
                                    "--forget-bias", "5")),
+        # the tanh RNN as the RTRL net of their Table 1: 12 hidden units, learning rate 0.1
         ("reber-rnn", range(10), ("reber", "--model", "rnn", "--hidden-size", "12", "--steps", "20000",
-                                  *PAPER_1997)),
+                                  *PAPER_1997[:4], "--lr", "0.1", *PAPER_1997[6:])),
         ("adding-200-lstm", SEEDS, adding(200, "lstm", 10_000, 500, *lstm, "--target", "0.01")),
         ("adding-200-rnn", SEEDS, adding(200, "rnn", 3_000, 500)),
         ("adding-400-lstm", SEEDS, adding(400, "lstm", 8_000, 500, *lstm, "--target", "0.01")),

@@ -197,8 +197,9 @@ Arjovsky, Shah & Bengio (2016), §4.2: two sequences of length T, values uniform
 at exactly two steps, one in each half; the target is the sum of the two marked values. Always answering 1 scores
 MSE 1/6 ≈ 0.167, the baseline. Their settings, which we follow: 128 hidden units for the LSTM and for the tanh
 RNN, RMSProp with learning rate 10⁻³ and decay (α) 0.9, gradients clipped at 1 (their code clamps every element,
-`--clip-by value`), batch 20; their LSTM starts its forget gate's bias at 1 (`--forget-bias 1`). Float32 and the
-fused LSTM path. Every step draws a fresh batch (they drew batches from a fixed set of 100,000 sequences); the
+`--clip-by value`), batch 20, and, from their code, Glorot's initialisation (`--init glorot`: weights
+uniform(±√(6/(fan_in + fan_out))), biases 0) with the LSTM's forget-gate bias at 1 (`--forget-bias 1`). Float32
+and the fused LSTM path. Every step draws a fresh batch (they drew batches from a fixed set of 100,000 sequences); the
 held-out MSE is on 1,000 sequences no training batch contains. An LSTM run stops at the paper's level of MSE
 (`--target`) or at its step budget; "median (lowest–highest)" over the seeds.
 
@@ -247,8 +248,8 @@ The paper's numbers are read by eye from its Figure 2 (one run per model). The c
 The same paper, §4.1: 10 symbols drawn from 8 categories, T − 1 blanks, a delimiter, 10 more blanks; the target
 is T + 10 blanks and then the 10 symbols; the loss is the cross-entropy averaged over all T + 20 steps. Predicting
 the blanks and then any of the 8 symbols (no memory) scores 10 ln 8 / (T + 20) = {baseline:.4f}, the baseline.
-Their settings again (RMSProp 10⁻³, decay 0.9, clipping at 1 by element, batch 20), with their sizes: 40 hidden
-units for the LSTM, 80 for the tanh RNN.
+Their settings again (RMSProp 10⁻³, decay 0.9, clipping at 1 by element, batch 20, Glorot's initialisation,
+forget-gate bias 1), with their sizes: 40 hidden units for the LSTM, 80 for the tanh RNN.
 
 | | held-out cross-entropy at the end | runs 5 % below the baseline | wall time per run |
 | --- | --- | --- | --- |
@@ -300,8 +301,11 @@ Hochreiter & Schmidhuber (1997), experiment 1: predict the next symbol of string
 (B, then T or P, a Reber string, the same T or P again, E), 7 input and 7 output units, one-hot. As there: 256
 training strings and 256 test strings drawn at random (no test string is a training string), training strings
 picked at random from the training set one at a time, the state reset to zero before each string, logistic
-output units trained on the squared error against the next symbol, plain gradient descent (learning rate 0.5,
-one string per update, no momentum, no clipping). **Their criterion, which we implement exactly**
+output units trained on the squared error against the next symbol, plain gradient descent (one string per
+update, no momentum, no clipping). The LSTM has their best setting's 6 cells and learning rate 0.5; their LSTM
+has no forget gate (its cells keep their content), so ours starts its forget gate nearly open (`--forget-bias 5`,
+σ(5) ≈ 0.993). The tanh RNN is sized like the RTRL net of their Table 1: 12 hidden units, learning rate 0.1.
+**Their criterion, which we implement exactly**
 (`lstm.long_range.strings_right`): a trial is solved when, for every string of the training and the test set,
 at every step, the output units of all the symbols the grammar allows next are more active than every other
 unit. We check it every 100 strings, and a trial ends when it holds or after its budget.
@@ -310,6 +314,7 @@ unit. We check it every 100 strings, and a trial ends when it holds or after its
 | --- | --- | --- | --- |
 | paper: LSTM, 3 memory blocks of 2 cells, learning rate 0.5 | 30 of 30 | mean 8,440 | — |
 | paper: LSTM, all five settings of its Table 1 (30 trials each) | 148 of 150 | means 8,440 to 39,740 | — |
+| paper: RTRL, 12 hidden units, learning rate 0.1 | "some fraction" | 25,000 | — |
 | paper: Elman net trained by Elman's procedure (15 hidden units) | 0 % | not within 200,000 | — |
 {chr(10).join(rows)}
 
@@ -395,27 +400,35 @@ lstm-autograd reproduce page --runs runs         # this page and docs/results/*.
 Machine: {self.machine()}
 
 {chr(10).join(s for s in sections if s)}
-{DIFFERENCES}"""
+{self.differences()}"""
 
+    def differences(self) -> str:
+        def budget(setting: str) -> str:
+            runs = settings_named(setting).get(setting)
+            return f"{int(runs[0].args[runs[0].args.index('--steps') + 1]):,}" if runs else "—"
 
-DIFFERENCES = """## Where ours differs from theirs, and why
+        return f"""## Where ours differs from theirs, and why
 
-- **The LSTM.** Ours is the LSTM of the derivation (input, forget and output gates, PyTorch's initialisation
-  uniform(±1/√H)). Arjovsky et al.'s LSTM adds a peephole from the cell to the output gate, learns its initial
-  state and draws its weights by Glorot's rule; we follow only its forget-gate bias of 1. Hochreiter &
-  Schmidhuber's 1997 LSTM has no forget gate at all (the cell keeps its content for the whole string), memory
-  blocks of 2 cells sharing their gates, output-gate biases starting at −1, −2, −3, and a gradient truncated
-  outside the cells; ours has 6 cells with their own gates and the full gradient through time.
+- **The LSTM.** Ours is the LSTM of the derivation: input, forget and output gates, no peepholes, a zero initial
+  state. Arjovsky et al.'s LSTM adds a peephole from the cell to the output gate and learns its initial state; we
+  follow their initialisation. Hochreiter & Schmidhuber's 1997 LSTM has no forget gate at all, memory blocks of 2
+  cells sharing their gates, output-gate biases starting at −1, −2, −3, and a gradient truncated outside the
+  cells; ours has 6 cells with their own gates, a forget gate that starts nearly open, and the full gradient
+  through time.
+- **The initialisation.** The 2016 runs use Glorot's rule, as the paper's code does; this project's default is
+  PyTorch's uniform(±1/√H), which the runs under "What was tried first" compare.
 - **The optimiser.** RMSprop here is torch.optim.RMSprop's: the running average of g² starts at 0 and ε = 10⁻⁸
   is added to its square root. Their Theano code starts it at 10⁻³ and adds no ε.
 - **The data.** Each step draws a fresh batch; the 2016 paper drew its batches from a fixed set of 100,000
   training sequences and measured on 10,000; we measure on 1,000 held-out sequences.
 - **The budget.** The runs share a 2-core machine with other jobs, and a step of the LSTM at T = 400 takes about
-  0.2 s of one core, so the 2016 paper's 30,000 steps at T = 400 (and its 20,000 and more at T = 200) would take
-  hours per seed. The LSTM's budgets are cut to 10,000 steps at T = 100 and 400 and 12,000 at T = 200, and the
-  runs stop at the paper's level of MSE; the tanh RNN, which sits at the baseline in the paper at every T, gets
-  5,000, 3,000 and 2,000 steps. On the copying problem the paper trains for 1,000,000 examples; our LSTM runs see
-  a fraction of that, stated in the table.
+  0.2 s of one core, so the 2016 paper's 30,000 steps at T = 400 (and 20,000 and more at T = 200) would take
+  hours per seed. The LSTM's budgets are cut to {budget("adding-100-lstm")}, {budget("adding-200-lstm")} and
+  {budget("adding-400-lstm")} steps at T = 100, 200 and 400, and its runs stop at the paper's level of MSE; the
+  tanh RNN, which sits at the baseline at every T in the paper, gets {budget("adding-100-rnn")},
+  {budget("adding-200-rnn")} and {budget("adding-400-rnn")} steps. On the copying problem the paper trains for
+  1,000,000 examples (50,000 steps); our LSTM gets {budget("copy-100-lstm")} steps and the RNN
+  {budget("copy-100-rnn")}. A Reber trial gets {budget("reber-lstm")} strings.
 """
 
 
