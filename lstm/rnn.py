@@ -13,6 +13,7 @@ import numpy as np
 from autograd import Tensor, add, stack, tanh, transpose
 from lstm.cell import check_input
 from lstm.names import node_name
+from lstm.parameters import checked_sizes
 
 NAMES = ("W_xh", "W_hh", "b_h")
 
@@ -24,13 +25,7 @@ class RNN:
     """
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int | None = None):
-        for label, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"RNN: {label} must be a positive integer, got {size!r}")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"RNN: dtype must be float32 or float64, got {self.dtype}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size, self.hidden_size, self.dtype = checked_sizes("RNN", input_size, hidden_size, dtype)
         shapes = {"W_xh": (hidden_size, input_size), "W_hh": (hidden_size, hidden_size), "b_h": (hidden_size,)}
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(hidden_size)

@@ -54,19 +54,24 @@ def test_adam_matches_a_hand_computed_step():
     np.testing.assert_allclose(w.data, expected, rtol=1e-12)
 
 
-def test_adam_matches_pytorch_when_installed():
+def steps_match_pytorch(optimizer, **options):
+    """Six steps of ours and of torch.optim's namesake from the same start and gradients end at the same point."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    start, grads = rng.standard_normal(5), rng.standard_normal((4, 5))
+    start, grads = rng.standard_normal(5), rng.standard_normal((6, 5))
     mine = parameter(start, grads[0])
     theirs = torch.tensor(start, requires_grad=True)
-    ours, reference = Adam([mine], lr=0.05, weight_decay=0.1), torch.optim.Adam([theirs], lr=0.05, weight_decay=0.1)
+    ours, reference = optimizer([mine], **options), getattr(torch.optim, optimizer.__name__)([theirs], **options)
     for g in grads:
         mine.grad = g.copy()
         theirs.grad = torch.tensor(g)
         ours.step()
         reference.step()
     np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-12)
+
+
+def test_adam_matches_pytorch_when_installed():
+    steps_match_pytorch(Adam, lr=0.05, weight_decay=0.1)
 
 
 def test_rmsprop_matches_a_hand_computed_step():
@@ -96,19 +101,7 @@ def test_rmsprop_momentum_centered_and_weight_decay_by_hand():
 @pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"centered": True}, {"weight_decay": 0.1},
                                      {"momentum": 0.5, "centered": True, "weight_decay": 0.01, "eps": 1e-4}])
 def test_rmsprop_matches_pytorch_when_installed(options):
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
-    start, grads = rng.standard_normal(5), rng.standard_normal((6, 5))
-    mine = parameter(start, grads[0])
-    theirs = torch.tensor(start, requires_grad=True)
-    ours = RMSprop([mine], lr=0.05, alpha=0.9, **options)
-    reference = torch.optim.RMSprop([theirs], lr=0.05, alpha=0.9, **options)
-    for g in grads:
-        mine.grad = g.copy()
-        theirs.grad = torch.tensor(g)
-        ours.step()
-        reference.step()
-    np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-12)
+    steps_match_pytorch(RMSprop, lr=0.05, alpha=0.9, **options)
 
 
 def test_rmsprop_state_saves_and_restores_like_adams():
