@@ -63,9 +63,9 @@ def count(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def first_step(record: dict[str, Any], key: str, at_most: float) -> int | None:
-    """The first evaluated step whose `key` is at most `at_most`, or None."""
-    return next((e["step"] for e in record["evaluations"] if e[key] <= at_most), None)
+def first_step(record: dict[str, Any], at_most: float) -> int | None:
+    """The first evaluated step whose held-out loss is at most `at_most`, or None."""
+    return next((e["step"] for e in record["evaluations"] if e["loss"] <= at_most), None)
 
 
 def final_losses(records: list[dict[str, Any]], digits: int = 4) -> str:
@@ -88,9 +88,6 @@ class Page:
     def done(self, runs: list[Run]) -> list[dict[str, Any]]:
         return [self.records[run.name] for run in runs if run.name in self.records]
 
-    def model(self, runs: list[Run]) -> str:
-        return runs[0].model
-
     def status(self, runs: list[Run]) -> str:
         have = len(self.done(runs))
         return "" if have == len(runs) else f" ({have} of {len(runs)} runs done; the rest pending)"
@@ -112,7 +109,7 @@ class Page:
 
         def draw(ax):
             for colors, runs in zip((COLORS["lstm"], COLORS["rnn"]), settings.values(), strict=False):
-                name = label(runs) if label else LABELS[self.model(runs)]
+                name = label(runs) if label else LABELS[runs[0].model]
                 for k, record in enumerate(self.done(runs)):
                     steps = [e["step"] for e in record["evaluations"]]
                     ax.plot(steps, [e["loss"] for e in record["evaluations"]], color=colors[k % 3],
@@ -126,7 +123,7 @@ class Page:
         """Steps to the held-out MSE of ADDING_LEVEL over the runs, and how many never got there."""
         if not records:
             return "—"
-        reached = [first_step(r, "loss", ADDING_LEVEL) for r in records]
+        reached = [first_step(r, ADDING_LEVEL) for r in records]
         hits = [s for s in reached if s is not None]
         missed = [r["steps"] for r, s in zip(records, reached, strict=True) if s is None]
         return ", ".join(part for part in (spread(hits, count) if hits else "",
@@ -200,8 +197,9 @@ RNN, RMSProp with learning rate 10⁻³ and decay (α) 0.9, gradients clipped at
 `--clip-by value`), batch 20, and, from their code, Glorot's initialisation (`--init glorot`: weights
 uniform(±√(6/(fan_in + fan_out))), biases 0) with the LSTM's forget-gate bias at 1 (`--forget-bias 1`). Float32
 and the fused LSTM path. Every step draws a fresh batch (they drew batches from a fixed set of 100,000 sequences); the
-held-out MSE is on 1,000 sequences no training batch contains. An LSTM run stops at the paper's level of MSE
-(`--target`) or at its step budget; "median (lowest–highest)" over the seeds.
+held-out MSE is on 1,000 sequences no training batch contains, evaluated every 250 steps at T = 100 and every
+500 at T = 200 and 400 (so a step count below is the first evaluation that reached the level). An LSTM run stops
+at the paper's level of MSE (`--target`) or at its step budget; "median (lowest–highest)" over the seeds.
 
 {table}
 
@@ -224,8 +222,8 @@ The paper's numbers are read by eye from its Figure 2 (one run per model). The c
         rows = []
         for runs in settings.values():
             records = self.done(runs)
-            model = self.model(runs)
-            below = [first_step(r, "loss", 0.95 * baseline) for r in records]
+            model = runs[0].model
+            below = [first_step(r, 0.95 * baseline) for r in records]
             hits = [s for s in below if s is not None]
             rows.append(f"| ours: {LABELS[model]}, H = {runs[0].args[runs[0].args.index('--hidden-size') + 1]} | "
                         f"{final_losses(records)} after "
@@ -271,7 +269,7 @@ forget-gate bias 1), with their sizes: 40 hidden units for the LSTM, 80 for the 
         rows = []
         for runs in settings.values():
             records = self.done(runs)
-            model = self.model(runs)
+            model = runs[0].model
             solved = [r["steps"] for r in records if r["held_out"].get("solved")]
             cap = max((r["settings"]["steps"] for r in records), default=0)
             mean = f"mean {np.mean(solved):,.0f}; median " if solved else ""
@@ -280,7 +278,7 @@ forget-gate bias 1), with their sizes: 40 hidden units for the LSTM, 80 for the 
 
         def draw(ax):
             for runs in settings.values():
-                model = self.model(runs)
+                model = runs[0].model
                 records = self.done(runs)
                 solved = sorted(r["steps"] for r in records if r["held_out"].get("solved"))
                 if records:
