@@ -207,3 +207,12 @@ def test_run_queue_runs_what_has_no_record_one_at_a_time(tmp_path, monkeypatch, 
     assert record["command"][-4:-2] == ["--log", str(tmp_path / "copy-tiny-0.json")]
     assert main(["reproduce", "run", "--runs", str(tmp_path), "--only", "nothing"]) == 2
     assert "no queued run matches nothing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", ["copy", "reber"])
+def test_train_command_plots_the_new_tasks_for_the_rnn(task, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["train", task, "--model", "rnn", "--steps", "2", "--hidden-size", "4", "--plot",
+                 str(tmp_path)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert "‖∂L/∂h_t‖" in (tmp_path / "gradient-through-time.svg").read_text()
