@@ -56,6 +56,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError("train reber: --length does not apply, the grammar sets each string's length")
     if args.text is not None and args.task != "chars":
         raise ValueError(f"train {args.task}: --text applies to chars only")
+    if args.alpha is not None and args.optimizer != "rmsprop":
+        raise ValueError(f"train: --alpha applies to --optimizer rmsprop only, not {args.optimizer}")
+    if args.momentum is not None and args.optimizer == "adam":
+        raise ValueError("train: --momentum applies to --optimizer sgd or rmsprop, not adam")
     given = {key: value for key, value in (("length", args.length), ("hidden_size", args.hidden_size),
                                            ("batch", args.batch), ("lr", args.lr)) if value is not None}
     # an option given as 0 is refused by Settings.check, not replaced by the default
@@ -63,7 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                         hidden_size=given.get("hidden_size", hidden_size), batch=given.get("batch", batch),
                         steps=args.steps, lr=given.get("lr", defaults.lr), optimizer=args.optimizer,
                         clip=args.clip, seed=args.seed, text=args.text, model=args.model, dtype=args.dtype,
-                        clip_by=args.clip_by, momentum=args.momentum, alpha=args.alpha,
+                        clip_by=args.clip_by, momentum=args.momentum,
+                        alpha=defaults.alpha if args.alpha is None else args.alpha,
                         evaluate_every=evaluate_every if args.evaluate_every is None else args.evaluate_every,
                         target=args.target, init=args.init, forget_bias=args.forget_bias)
     settings.check()  # before any file is touched
@@ -102,6 +107,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.action == "page":
         from viz.results import write_page
 
+        if not Path(args.runs).is_dir():
+            raise ValueError(f"reproduce page: no such folder of runs: {args.runs}")
         for path in write_page(args.runs, args.output):
             print(f"wrote {path}")
         return 0
@@ -175,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float)
     train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default="adam")
     train.add_argument("--momentum", type=float, help="sgd: 0.9 unless given; rmsprop: 0 unless given")
-    train.add_argument("--alpha", type=float, default=0.99, help="rmsprop: the smoothing constant of g² (decay)")
+    train.add_argument("--alpha", type=float, help="rmsprop: the smoothing constant of g², its decay (default 0.99)")
     train.add_argument("--clip", type=float, default=1.0, help="clip gradients at this; 0: off")
     train.add_argument("--clip-by", choices=["norm", "value"], default="norm",
                        help="norm: the global norm of all gradients; value: every element to [−clip, clip]")

@@ -143,7 +143,7 @@ def test_glorot_initialisation(model):
 
 @pytest.mark.parametrize("options, message", [
     (["--optimizer", "rmsprop", "--alpha", "2"], r"alpha must be in \[0, 1\), got 2.0"),
-    (["--momentum", "1.5"], r"momentum must be in \[0, 1\), got 1.5"),
+    (["--optimizer", "sgd", "--momentum", "1.5"], r"momentum must be in \[0, 1\), got 1.5"),
     (["--lr", "0"], "lr must be > 0, got 0.0"),
     (["--clip", "-1"], "clip must be ≥ 0, got -1.0"),
     (["--evaluate-every", "-1"], r"evaluate_every must be ≥ 0 \(0: only at the end\), got -1"),
@@ -160,11 +160,23 @@ def test_train_command_refuses_bad_options_in_one_line(options, message, capsys,
     assert not (tmp_path / "c.npz").exists()
 
 
-def test_train_command_refuses_options_of_other_tasks(capsys):
-    assert main(["train", "reber", "--length", "20"]) == 2
-    assert "--length does not apply" in capsys.readouterr().err
-    assert main(["train", "copy", "--text", "x.txt"]) == 2
-    assert "--text applies to chars only" in capsys.readouterr().err
+@pytest.mark.parametrize("options, message", [
+    (["reber", "--length", "20"], "train reber: --length does not apply"),
+    (["copy", "--text", "x.txt"], "train copy: --text applies to chars only"),
+    (["copy", "--alpha", "0.9"], "train: --alpha applies to --optimizer rmsprop only, not adam"),
+    (["copy", "--optimizer", "sgd", "--alpha", "0.9"], "--alpha applies to --optimizer rmsprop only, not sgd"),
+    (["copy", "--momentum", "0.5"], "train: --momentum applies to --optimizer sgd or rmsprop, not adam"),
+])
+def test_train_command_refuses_options_that_would_be_ignored(options, message, capsys):
+    assert main(["train", *options, "--steps", "1"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_reproduce_command_errors(tmp_path, capsys):
+    assert main(["reproduce", "page", "--runs", str(tmp_path / "none")]) == 2
+    assert "reproduce page: no such folder of runs" in capsys.readouterr().err
+    assert main(["reproduce", "run", "--runs", str(tmp_path), "--count", "0"]) == 2
+    assert "--count must be a positive number of runs, got 0" in capsys.readouterr().err
 
 
 def test_train_command_reber_with_a_record(tmp_path, capsys):
