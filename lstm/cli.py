@@ -47,8 +47,10 @@ TASK_DEFAULTS = {"adding": (50, 32, 32, 0), "chars": (32, 64, 16, 0), "copy": (1
                  "reber": (None, 6, 1, 50)}
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from lstm.train import Settings, Trainer, train
+def train_settings(args: argparse.Namespace):
+    """The `train` options as checked `lstm.train.Settings`, with each task's defaults; options that would be
+    ignored are refused."""
+    from lstm.train import Settings
 
     defaults = Settings()
     length, hidden_size, batch, evaluate_every = TASK_DEFAULTS[args.task]
@@ -72,6 +74,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                         evaluate_every=evaluate_every if args.evaluate_every is None else args.evaluate_every,
                         target=args.target, init=args.init, forget_bias=args.forget_bias)
     settings.check()  # before any file is touched
+    return settings
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from lstm.train import Trainer, train
+
+    settings = train_settings(args)
     if args.plot:
         from viz.plots import pyplot
 

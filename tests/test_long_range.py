@@ -190,14 +190,15 @@ def test_train_command_reber_with_a_record(tmp_path, capsys):
     assert record["machine"]["cores"] >= 1 and "commit" in record["code"]
 
 
-def test_the_queue_names_each_run_once_and_every_run_parses():
-    from lstm.cli import build_parser
+def test_the_queue_names_each_run_once_and_every_run_is_valid():
+    from lstm.cli import build_parser, train_settings
 
     runs = reproduce.queue()
     assert len({run.name for run in runs}) == len(runs)
     for run in runs:
-        parsed = build_parser().parse_args(run.command[1:])
-        assert parsed.task == run.setting.split("-")[0] and parsed.seed == run.seed
+        settings = train_settings(build_parser().parse_args(run.command[1:]))
+        assert settings.task == run.setting.split("-")[0] and settings.seed == run.seed
+        assert settings.model == run.model and settings.dtype == "float32"
 
 
 def test_run_queue_runs_what_has_no_record_one_at_a_time(tmp_path, monkeypatch, capsys):
