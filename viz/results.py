@@ -99,7 +99,10 @@ class Page:
         have = len(self.done(runs))
         return "" if have == len(runs) else f" ({have} of {len(runs)} runs done; the rest pending)"
 
-    def figure(self, name: str, *args: Any, **options: Any) -> str:
+    def figure(self, name: str, settings: dict[str, list[Run]], *args: Any, **options: Any) -> str:
+        """The figure `plot` draws, and its link; none before any run of `settings` has a record."""
+        if not any(self.done(runs) for runs in settings.values()):
+            return ""
         path = plot(self.output / "results" / name, *args, **options)
         self.figures.append(path)
         return f"![{args[0]}](results/{name})"
@@ -144,11 +147,14 @@ class Page:
             return ""
         (runs,) = settings.values()
         records = self.done(runs)
-        glorot = self.done(settings_named("adding-100-lstm").get("adding-100-lstm", []))
-        figure = self.figure("adding-100-initialisation.svg", "adding problem, T = 100: the LSTM's initialisation",
-                             "step", "MSE on 1,000 held-out sequences", self.curves(
-                                 {**settings_named("adding-100-lstm"), **settings}, label=lambda runs: (
-                                     "PyTorch's init" if "pytorch" in runs[0].setting else "Glorot's init")))
+        both = {**settings_named("adding-100-lstm"), **settings}
+        glorot = self.done(both.get("adding-100-lstm", []))
+
+        def label(runs: list[Run]) -> str:
+            return "PyTorch's init" if runs is settings["adding-100-lstm-pytorch-init"] else "Glorot's init"
+
+        figure = self.figure("adding-100-initialisation.svg", both, "adding problem, T = 100: the LSTM's "
+                             "initialisation", "step", "MSE on 1,000 held-out sequences", self.curves(both, label))
         return f"""### What was tried first: PyTorch's initialisation{self.status(runs)}
 
 The same LSTM runs at T = 100 with every parameter drawn uniform(±1/√H), PyTorch's initialisation and this
@@ -184,7 +190,7 @@ project's default, in place of Glorot's rule (forget-gate bias 1 in both):
                 ax.plot(*paper, marker="*", markersize=12, color="#31a354", linestyle="none",
                         label="paper's LSTM (Fig. 2)")
 
-            figures.append(self.figure(f"adding-{T}.svg", f"adding problem, T = {T}: held-out MSE", "step",
+            figures.append(self.figure(f"adding-{T}.svg", settings, f"adding problem, T = {T}: held-out MSE", "step",
                                        "MSE on 1,000 held-out sequences", draw))
         status = self.status([run for runs in all_settings.values() for run in runs])
         table = "\n".join([
@@ -211,7 +217,7 @@ The paper's numbers are read by eye from its Figure 2 (one run per model). The c
 
 {self.commands(all_settings)}
 
-{chr(10).join(figures)}
+{chr(10).join(f for f in figures if f)}
 
 {self.tried()}"""
 
@@ -241,7 +247,7 @@ The paper's numbers are read by eye from its Figure 2 (one run per model). The c
             ax.plot([n // 20 for n, _ in PAPER_COPY], [ce for _, ce in PAPER_COPY], marker="*", markersize=10,
                     color="#31a354", linestyle="none", label="paper's LSTM (Fig. 1)")
 
-        figure = self.figure("copy-100.svg", f"copying memory, T = {T}: held-out cross-entropy", "step",
+        figure = self.figure("copy-100.svg", settings, f"copying memory, T = {T}: held-out cross-entropy", "step",
                              "cross-entropy on 1,000 held-out sequences", draw)
         status = self.status([run for runs in settings.values() for run in runs])
         return f"""## The copying memory problem, T = {T}{status}
@@ -293,7 +299,7 @@ forget-gate bias 1), with their sizes: 40 hidden units for the LSTM, 80 for the 
             ax.axvline(8_440, color="#31a354", linestyle="--", linewidth=1,
                        label="paper: mean of the best LSTM setting")
 
-        figure = self.figure("reber.svg", "embedded Reber grammar: trials solved", "training strings seen",
+        figure = self.figure("reber.svg", settings, "embedded Reber grammar: trials solved", "training strings seen",
                              "fraction of trials solved", draw, yscale="linear")
         status = self.status([run for runs in settings.values() for run in runs])
         return f"""## The embedded Reber grammar{status}
