@@ -83,9 +83,10 @@ def queue() -> list[Run]:
         ("adding-200-rnn", SEEDS, adding(200, "rnn", 3_000, 500)),
         ("adding-400-lstm", SEEDS, adding(400, "lstm", 8_000, 500, *lstm, "--target", "0.01")),
         ("adding-400-rnn", SEEDS, adding(400, "rnn", 2_000, 500)),
-        # what was tried first: PyTorch's initialisation in place of Glorot's
+        # what was tried first: PyTorch's initialisation in place of Glorot's, and the forget gate's bias as drawn
         ("adding-100-lstm-pytorch-init", SEEDS, tuple(a for a in adding(100, "lstm", 10_000, 250, *lstm, "--target",
                                                                           "0.005") if a not in ("--init", "glorot"))),
+        ("reber-lstm-forget-bias-drawn", range(10), ("reber", "--hidden-size", "6", "--steps", "20000", *PAPER_1997)),
     ]
     return [Run(setting, seed, args) for setting, seeds, args in settings for seed in seeds]
 
