@@ -51,10 +51,10 @@ def settings_named(*names: str) -> dict[str, list[Run]]:
 
 
 def spread(values: list[float], fmt: Callable[[float], str]) -> str:
-    """'median (lowest–highest)', or the one value."""
+    """'median (lowest–highest)', or the one value when they all print alike."""
     if not values:
         return "—"
-    if len(values) == 1:
+    if len(set(map(fmt, values))) == 1:
         return fmt(values[0])
     return f"{fmt(float(np.median(values)))} ({fmt(min(values))}–{fmt(max(values))})"
 
