@@ -38,17 +38,23 @@ def stack_gates(arrays: dict[str, np.ndarray], order: str, kind: str) -> np.ndar
     return np.concatenate([arrays[GATE[key].parameter(kind)] for key in order])
 
 
+def checked_sizes(owner: str, input_size: Any, hidden_size: Any, dtype: Any) -> tuple[int, int, np.dtype]:
+    """The sizes as ints and the dtype, or a ValueError that names the owner, the argument and what came."""
+    for label, size in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{owner}: {label} must be a positive integer, got {size!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype}")
+    return int(input_size), int(hidden_size), dtype
+
+
 class LSTMParameters:
     """What the cell and the sequence model share: twelve named parameters of one dtype."""
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int | None = None):
-        for label, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"{type(self).__name__}: {label} must be a positive integer, got {size!r}")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {self.dtype}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size, self.hidden_size, self.dtype = checked_sizes(type(self).__name__, input_size, hidden_size,
+                                                                      dtype)
         # uniform(−1/√H, 1/√H) like PyTorch, drawn in the derivation's order of names
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(hidden_size)
