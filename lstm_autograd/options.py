@@ -64,6 +64,10 @@ def positive_float(text: str) -> float:
     return _number(text, float, "a positive finite number", lambda x: math.isfinite(x) and x > 0)
 
 
+def finite_float(text: str) -> float:
+    return _number(text, float, "a finite number", math.isfinite)
+
+
 def non_negative_float(text: str) -> float:
     return _number(text, float, "a finite number ≥ 0", lambda x: math.isfinite(x) and x >= 0)
 

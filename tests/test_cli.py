@@ -82,6 +82,19 @@ NONSENSE = [
     (["train", "adding", "--resume", "--checkpoint", "{tmp}/none.npz"], "no such file: {tmp}/none.npz"),
     (["train", "adding", "--resume", "--checkpoint", "{tmp}/afile"], "{tmp}/afile: a text file"),
     (["train", "--steps", "5"], "the following arguments are required: task"),
+    (["train", "adding", "--momentum", "-1"], "argument --momentum: expected a finite number ≥ 0, got '-1'"),
+    (["train", "adding", "--optimizer", "sgd", "--momentum", "1.5"], "momentum must be a number in [0, 1), got 1.5"),
+    (["train", "adding", "--alpha", "x"], "argument --alpha: expected a finite number ≥ 0, got 'x'"),
+    (["train", "adding", "--forget-bias", "inf"], "argument --forget-bias: expected a finite number, got 'inf'"),
+    (["train", "adding", "--target", "0"], "argument --target: expected a positive finite number, got '0'"),
+    (["train", "adding", "--evaluate-every", "-1"], "argument --evaluate-every: expected a non-negative integer"),
+    (["train", "adding", "--log", "{tmp}/afile/run.json"], "cannot write {tmp}/afile/run.json"),
+    (["train", "reber", "--length", "5"], "--length does not apply to reber"),
+    (["train", "copy", "--model", "rnn", "--forget-bias", "1"], "forget_bias is the LSTM's; the rnn has no forget"),
+    (["compare", "--hand", "{tmp}/missing.py"], "{tmp}/missing.py"),
+    (["compare", "--layout", "pytorch"], "--layout goes with --hand FILE.py[:FUNCTION]"),
+    (["reproduce", "run", "--count", "0"], "argument --count: expected a positive integer, got '0'"),
+    (["reproduce", "page", "--runs", "{tmp}/none"], "--runs {tmp}/none: no such folder of runs"),
     # the command itself
     ([], "the following arguments are required: COMMAND"),
     (["nonsense"], "argument COMMAND: invalid choice: 'nonsense'"),
@@ -189,7 +202,8 @@ def test_help_shows_every_default(capsys):
     text = " ".join(commands["render"].format_help().split())
     assert "(default: the one -o's extension names, else svg)" in text and "(default: when --length > 3)" in text
     text = " ".join(commands["train"].format_help().split())
-    assert "--lr LR learning rate (default: 0.01)" in text and "(default: adding 50, chars 32)" in text
+    assert "--lr LR learning rate (default: 0.01)" in text and "(default: adding 50, chars 32, copy 100)" in text
+    assert "(default: reber 50, others 0)" in text and "(default: sgd 0.9, rmsprop 0)" in text
     assert "(default: 1000; with --resume: the checkpoint's)" in text
     bench = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True)
     assert "(default: 7)" in bench.stdout and "(default: S,M,L)" in bench.stdout

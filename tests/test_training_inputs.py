@@ -2,6 +2,7 @@
 only checkpoints it can trust."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import training.train as training
-from autograd.optim import SGD, Adam
+from autograd.optim import SGD, Adam, RMSprop
 from lstm_autograd.cli import main
 from training.tasks import CharacterModel
 from training.train import Settings, Trainer, train
@@ -33,12 +34,18 @@ SMALL_OPTIONS = ["--length", "6", "--hidden-size", "3", "--batch", "4"]
     (dict(length=0), "length must be a positive integer, got 0"),
     (dict(steps=True), "steps must be a positive integer, got True"),
     (dict(seed=-1), "seed must be a non-negative integer, got -1"),
-    (dict(optimizer="rms"), "optimizer must be one of adam, sgd, got 'rms'"),
-    (dict(task="copy"), "task must be one of adding, chars, got 'copy'"),
+    (dict(optimizer="rms"), "optimizer must be one of adam, sgd, rmsprop, got 'rms'"),
+    (dict(task="copying"), "task must be one of adding, chars, copy, reber, got 'copying'"),
+    (dict(alpha=1.0), "alpha must be a number in [0, 1), got 1.0"),
+    (dict(momentum=float("nan")), "momentum must be a number in [0, 1), got nan"),
+    (dict(target=0.0), "target must be a positive finite number, got 0.0"),
+    (dict(forget_bias=float("inf")), "forget_bias must be a finite number, got inf"),
+    (dict(evaluate_every=-1), "evaluate_every must be a non-negative integer, got -1"),
+    (dict(model="gru"), "model must be one of lstm, rnn, got 'gru'"),
     (dict(text="zen.txt"), "text applies to the chars task only, not adding"),
 ])
 def test_settings_that_cannot_train_are_refused_by_name(change, message):
-    with pytest.raises(ValueError, match="^train: " + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match="^train: " + re.escape(message)):
         Trainer(Settings(**{**SMALL, **change}))
 
 
@@ -81,14 +88,21 @@ def test_resuming_takes_the_checkpoints_settings_and_continues_as_one_run_would(
     np.testing.assert_array_equal(losses, straight.losses)
 
 
-def test_steps_is_a_total_and_resuming_past_it_says_nothing_is_left(tmp_path, capsys):
+def test_steps_is_a_total_and_resuming_at_it_says_nothing_is_left(tmp_path, capsys):
     assert main(["train", "--help"]) == 0
     assert "the run's total of optimizer steps, counted from its first" in " ".join(capsys.readouterr().out.split())
-    assert run(tmp_path, steps=3) == 0
-    for steps in (3, 2):
-        assert run(tmp_path, "--resume", steps=steps) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "nothing left to run: " in err and "is at step 3" in err
+    options = ["train", "adding", *SMALL_OPTIONS, "--checkpoint", str(tmp_path / "c.npz"), "--log",
+               str(tmp_path / "run.json")]
+    assert main([*options, "--steps", "3"]) == 0
+    capsys.readouterr()
+    assert main([*options, "--resume"]) == 0  # as a queue does for a run killed before its record was written
+    out = capsys.readouterr().out
+    assert out.startswith(f"adding: nothing left to run, {tmp_path / 'c.npz'} is at step 3 (--steps is the run's "
+                          "total) in ")
+    assert json.loads((tmp_path / "run.json").read_text())["steps"] == 3
+    assert main([*options, "--resume", "--steps", "2"]) == 2
+    assert capsys.readouterr().err == (f"lstm-autograd train: error: {tmp_path / 'c.npz'} is at step 3, past steps 2, "
+                                       "the run's total (counted from its first step); ask for at least as many\n")
 
 
 def test_the_summary_counts_the_steps_of_this_process(tmp_path, capsys):
@@ -189,8 +203,11 @@ BROKEN = [  # (what is done to the checkpoint's arrays, what the one line must s
      "meta/settings: lr must be a positive finite number, got 'fast'"),
     (lambda a: [a.pop(k) for k in list(a) if k.startswith("optim/exp_avg_sq/")],
      r"missing optim/exp_avg_sq/lstm/W_xi, optim/exp_avg_sq/lstm/W_hi, optim/exp_avg_sq/lstm/b_i … \(14 of the "
-     r"optimizer's moments; the run would go on from zeros\)"),
+     r"optimizer's state; the run would go on from zeros\)"),
     (lambda a: a.pop("optim/steps"), "in optim/: Adam: the state has no steps"),
+    (lambda a: a.update({"meta/evaluations": np.array("[{")}), "meta/evaluations is not JSON"),
+    (lambda a: a.update({"meta/evaluations": np.array("{}")}), "meta/evaluations must be a JSON array, got object"),
+    (lambda a: a.update({"meta/seconds": np.array("soon")}), "meta/seconds must be a number of seconds"),
     (lambda a: a.update({"optim/lr": np.array(-0.1)}), "in optim/: Adam: state lr must be a positive finite number"),
     (lambda a: a.update({"optim/exp_avg/lstm/b_i": np.ones(7)}),
      r"in optim/: Adam: state exp_avg/lstm/b_i has float64 data of shape \(7,\), expected real numbers of shape"),
@@ -274,3 +291,44 @@ def test_ctrl_c_during_a_save_names_the_step_the_file_holds(tmp_path, monkeypatc
     with pytest.raises(training.Interrupted, match=rf"interrupted at step 4 of 50; the checkpoint .* \(step {step}\)"):
         train(Settings(**SMALL, steps=50), checkpoint=str(tmp_path / "c.npz"), every=2, quiet=True)
     assert Trainer.step_of(np.load(tmp_path / "c.npz")) == step
+
+
+@pytest.mark.parametrize("optimizer, settings", [(Adam, {}), (SGD, {"momentum": 0.9}), (SGD, {}),
+                                                 (RMSprop, {}), (RMSprop, {"momentum": 0.5, "centered": True})])
+def test_each_optimizer_declares_the_state_a_step_gives_every_parameter(optimizer, settings):
+    params = Trainer(Settings(**SMALL)).parameters()
+    for t in params.values():
+        t.grad = np.ones_like(t.data)
+    stepped = optimizer(params, lr=0.1, **settings)
+    stepped.step()
+    assert set(stepped.buffers) == set(stepped.state_kinds())
+    assert all(set(buffer) == set(params) for buffer in stepped.buffers.values())
+
+
+def test_an_rmsprop_run_without_its_square_averages_is_refused(tmp_path):
+    settings, arrays = saved_run(tmp_path, "rmsprop")
+    for key in [k for k in arrays if k.startswith("optim/square_avg/")]:
+        arrays.pop(key)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="missing optim/square_avg/lstm/W_xi"):
+        Trainer(settings).load(tmp_path / "bad.npz")
+
+
+def test_resuming_may_change_the_total_the_evaluations_and_the_target(tmp_path, capsys):
+    assert run(tmp_path) == 0
+    assert run(tmp_path, "--resume", "--evaluate-every", "1", "--target", "1e-9", steps=4) == 0
+    with np.load(tmp_path / "c.npz") as resumed:
+        recorded = json.loads(str(resumed["meta/settings"]))
+        evaluations = json.loads(str(resumed["meta/evaluations"]))
+    assert (recorded["steps"], recorded["evaluate_every"], recorded["target"]) == (4, 1, 1e-9)
+    assert [e["step"] for e in evaluations] == [2, 3, 4]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--alpha", "0.9"], "--alpha applies to --optimizer rmsprop only, not adam"),
+    (["--momentum", "0.5"], "--momentum applies to --optimizer sgd or rmsprop, not adam"),
+])
+def test_options_a_resumed_optimizer_would_ignore_are_refused(tmp_path, capsys, options, message):
+    assert run(tmp_path) == 0
+    assert run(tmp_path, "--resume", *options, steps=4) == 2
+    assert capsys.readouterr().err == f"lstm-autograd train: error: {message}\n"
