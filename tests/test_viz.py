@@ -382,3 +382,11 @@ def test_draw_says_it_takes_tensors(roots, got):
     for draw in (viz.draw, viz.draw_timeline, graph.draw):
         with pytest.raises(TypeError, match=f"expected Tensors, the results of engine operations.*{got}$"):
             draw(*roots)
+
+
+def test_the_graphs_render_creates_its_directory_as_graphviz_does(tmp_path):
+    """Files need an existing folder (autograd.files); graphviz's own render makes `directory`, and so does ours."""
+    drawn = viz.render_gate("hidden")
+    assert drawn.render("g", directory=tmp_path / "new" / "deeper", format="dot") == str(
+        tmp_path / "new" / "deeper" / "g.dot")
+    assert (tmp_path / "new" / "deeper" / "g").read_text() == drawn.source

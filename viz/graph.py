@@ -119,6 +119,8 @@ class Graph(graphviz.Digraph):
         if raise_if_result_exists and target.exists():
             raise graphviz.FileExistsError(f"Graph.render: {target} exists")
         picture = self.pipe(fmt)
+        target.parent.mkdir(parents=True, exist_ok=True)  # as graphviz's render does: `directory` may be new
+        source.parent.mkdir(parents=True, exist_ok=True)
         if not cleanup:
             with atomic_write(source) as file:
                 file.write(self.source.encode())
