@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 import viz
+from audit import audit
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
 from lstm.hand import DERIVATION
@@ -87,6 +88,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.run([sys.executable, "-m", "benchmarks", *args.options], env=env).returncode
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    report = audit(args.file, seed=args.seed, points=args.points)
+    print(report.to_json() if args.json else report.format(problems=args.problems))
+    return 0 if report.passed else 1
+
+
+def add_audit(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser("audit", help="check every partial of a markdown derivation, line by line")
+    command.add_argument("file", metavar="FILE.md", help="a derivation in markdown with LaTeX math (docs/audit.md)")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument("--problems", action="store_true",
+                         help="list only the lines that are not plainly right (conventions and notes included)")
+    command.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    command.add_argument("--points", type=int, default=3, help="random points each partial is checked at")
+    command.set_defaults(run=cmd_audit)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     report = compare()
     print(report.format())
@@ -123,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
     command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     command.set_defaults(run=cmd_render)
+
+    add_audit(commands)
 
     command = commands.add_parser("train", help="train on the adding problem or a character model")
     command.add_argument("task", choices=["adding", "chars"])
