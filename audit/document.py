@@ -15,6 +15,10 @@ class Definition:
     source: str  # the LaTeX as written
     symbol: Symbol
     value: Expr
+    written: Expr | None = None  # the value as written, where it is read otherwise (a row-form definition)
+
+    def show(self) -> str:
+        return f"{self.symbol.show()} = {(self.written or self.value).show()}"
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,11 @@ def braced(name: str) -> str:
     return name if len(name) == 1 else "{" + name + "}"
 
 
+def capital(name: str) -> bool:
+    """A capital letter names a matrix (W_{x_i}, U_z, \\Delta); any other letter a vector."""
+    return name.lstrip("\\")[:1].isupper()
+
+
 def children(e: Expr) -> tuple[Expr, ...]:
     if isinstance(e, Nary):
         return e.parts

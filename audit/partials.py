@@ -6,9 +6,10 @@ How a written array means a partial (docs/audit.md, "Conventions"): u = ∇_s L 
   ∇_a s is what u is multiplied by to give ∇_a L. Elementwise, ∇_a L = ∇_a s ⊙ u, where s and a have one
   shape and the Jacobian is diagonal (σ's (1−σ(p))σ(p), ⊙'s other operand, a sum's 1). For a vector a,
   ∇_a L = (∇_a s) u: ∇_a s is the transposed Jacobian, (|a|, |s|) (∇_{x_t} q = W_{x_i}ᵀ). For a matrix a,
-  ∇_a L = u (∇_a s): ∇_a s is a row (∇_{W_{x_i}} q = x_tᵀ).
+  ∇_a L = u (∇_a s): ∇_a s is a row (∇_{W_{x_i}} q = x_tᵀ), or, where s = aᵀx, ∇_a L = (∇_a s) uᵀ.
 - Row form, a stated convention: vectors are rows, u too. For a vector a, ∇_a L = u (∇_a s): ∇_a s is the
-  Jacobian ∂s/∂a itself, (|s|, |a|). A matrix's gradient comes out transposed, (∇_a L)ᵀ.
+  Jacobian ∂s/∂a itself, (|s|, |a|). A matrix's gradient comes out transposed, (∇_a L)ᵀ, unless the row form
+  uses the matrix as it is (x W), and then as ∇_a L.
 - A ∇ inside a right side whose numerator is s (∇_p i_t in `x_tᵀ ∇_p i_t`) stands for u passed through it,
   δ = ∇_p L: the side is then a gradient, compared with ∇_a L (column form) or (∇_a L)ᵀ (row form). Every
   other ∇ inside a side stands for its array in the form being read.
@@ -27,7 +28,8 @@ import numpy as np
 from audit.document import Partial
 from audit.evaluate import value
 from audit.graph import Graph
-from audit.latex import Expr, Nabla, Negate, Product, Sum, Symbol, Transpose, braced, nablas
+from audit.latex import Expr, Nabla, Negate, Product, Sum, Symbol, braced, nablas
+from audit.rewriting import column_form
 from audit.shapes import ShapeError
 from autograd import Tensor
 
@@ -141,13 +143,30 @@ def array_form(J: np.ndarray, on: tuple[int, ...], of: tuple[int, ...], form: st
         return _oriented(np.diag(J).reshape(of), form)
     if on[1:] == (1,) and of[1:] == (1,):
         return J.T if form == "column" else J
-    if len(on) == 2 and of == (on[0], 1):
-        rows = J.reshape(on[0], on[0], on[1])
-        r = rows[0, 0]
-        if all(np.array_equal(rows[i, i], r) for i in range(on[0])) and \
-                not np.any(rows[~np.eye(on[0], dtype=bool)]):
+    for side, r in _operand_of(J, on, of):
+        if side == "left":
             return r[None, :] if form == "column" else r[:, None]
+        return r[:, None]
     return None
+
+
+def _operand_of(J: np.ndarray, on: tuple[int, ...], of: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    """Where s is a matrix `on` times a vector: ("left", r) when s = on·r (q = W x_t: J[i, (i, l)] = r_l), or
+    ("right", r) when s = onᵀ·r, the row form's x_t W (J[i, (k, i)] = r_k)."""
+    if len(on) != 2 or on[1] == 1 or of[1:] != (1,):
+        return []
+    found = []
+    if of[0] == on[0]:
+        blocks = J.reshape(of[0], on[0], on[1])
+        if all(np.array_equal(blocks[i, i], blocks[0, 0]) for i in range(of[0])) and \
+                not np.any(blocks[~np.eye(of[0], dtype=bool)]):
+            found.append(("left", blocks[0, 0]))
+    if of[0] == on[1]:
+        blocks = J.reshape(of[0], on[0], on[1]).transpose(0, 2, 1)
+        if all(np.array_equal(blocks[i, i], blocks[0, 0]) for i in range(of[0])) and \
+                not np.any(blocks[~np.eye(of[0], dtype=bool)]):
+            found.append(("right", blocks[0, 0]))
+    return found
 
 
 def candidates(P: np.ndarray, on: tuple[int, ...], of: tuple[int, ...], form: str) -> dict[str, np.ndarray]:
@@ -161,10 +180,11 @@ def candidates(P: np.ndarray, on: tuple[int, ...], of: tuple[int, ...], form: st
             found["vector"] = P.T
         if form == "row" and P.shape == (of[0], on[0]):
             found["vector"] = P
-    if len(on) == 2 and on[1] != 1 and of == (on[0], 1):
-        row = P.ravel() if P.shape == ((1, on[1]) if form == "column" else (on[1], 1)) else None
-        if row is not None:
-            found["matrix"] = np.kron(np.eye(on[0]), row[None, :])
+    if len(on) == 2 and on[1] != 1 and of[1:] == (1,):
+        if of[0] == on[0] and P.shape == ((1, on[1]) if form == "column" else (on[1], 1)):
+            found["matrix"] = np.kron(np.eye(on[0]), P.reshape(1, -1))  # ∇_W L = u r: q = W x_t, ∇_W q = x_tᵀ
+        if of[0] == on[1] and P.shape == (on[0], 1):
+            found["matrix, right"] = np.kron(P.reshape(1, -1), np.eye(on[1]))  # ∇_W L = r uᵀ: the row form's x_t W
     return found
 
 
@@ -172,7 +192,9 @@ ROW_FORM = {
     "vector": "row form: vectors are rows, so this is the Jacobian ∂{s}/∂{a}, which the row u multiplies from the "
               "left; the column form, the engine's, writes its transpose",
     "matrix": "row form: vectors are rows, so this is (∇_{a} L)ᵀ, laid out as the row form's matrix",
+    "matrix, right": "row form: vectors are rows, so this is ∇_{a} L as the row form's x W lays it out",
     "gradient": "row form (vectors as rows): it is (∇_{a} L)ᵀ, shape {shape}",
+    "gradient as laid out": "row form (vectors as rows): it is ∇_{a} L, shape {shape}",
 }
 
 
@@ -208,8 +230,10 @@ def _array(side: Expr, s: str, a: str, graphs: list[Graph], us: list[np.ndarray]
                 break
             if gradient:
                 target = g.vjp(s, a, u)
-                target = target.T if form == "row" else target
-                ok = {"gradient"} if close(P, target) else set()
+                targets = {"gradient": target} if form == "column" else {"gradient": target.T}
+                if form == "row" and min(target.shape) > 1:
+                    targets["gradient as laid out"] = target  # a matrix the row form uses as it is: x_t W
+                ok = {name for name, t in targets.items() if close(P, t)}
                 if not ok and form == "column":
                     problems.append(_gradient_miss(P, target, side))
             else:
@@ -254,6 +278,8 @@ def _array_miss(P: np.ndarray, found: dict[str, np.ndarray], reference: np.ndarr
             wanted.append(f"{(on[0], of[0])} (between vectors)")
         if len(on) == 2 and of == (on[0], 1):
             wanted.append(f"{(1, on[1])} (a matrix operand's row)")
+        if len(on) == 2 and of == (on[1], 1):
+            wanted.append(f"{(on[0], 1)} (a transposed matrix operand's column)")
         hint = ""
         if P.ndim == 2 and any(close(J, reference) for J in candidates(P.T, on, of, "column").values()):
             hint = "; it is the transpose of the right value"
@@ -268,24 +294,8 @@ def _array_miss(P: np.ndarray, found: dict[str, np.ndarray], reference: np.ndarr
 
 
 def _column_rewrite(side: Expr, s: str, a: str, graphs: list[Graph], us: list[np.ndarray]) -> str:
-    """The same product in column form, when it checks: the factors in reverse order, matrices transposed."""
-    if not isinstance(side, Product):
-        return ""
-    g = graphs[0]
-
-    def flipped(f: Expr) -> Expr:
-        if isinstance(f, Transpose):
-            return f.base if _is_matrix(f.base) else f
-        return Transpose(f) if _is_matrix(f) else f
-
-    def _is_matrix(f: Expr) -> bool:
-        try:
-            shape = value(f, _lookup(g, "column", s, us[0])).shape
-        except ShapeError:
-            return False
-        return len(shape) == 2 and min(shape) > 1
-
-    rewrite = Product(tuple(flipped(f) for f in reversed(side.parts)))
+    """The same side in column form (`column_form`: reversed, matrices transposed), when it checks."""
+    rewrite = column_form(side)
     try:
         if all(close(value(rewrite, _lookup(g, "column", s, u)), g.vjp(s, a, u)) for g, u in zip(graphs, us,
                                                                                                    strict=True)):

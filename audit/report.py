@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from audit.document import Document, read
+from audit.rewriting import in_column_form
 from audit.section import Finding, SectionAudit
 from audit.shapes import infer
 
@@ -51,6 +52,10 @@ class Report:
                  f"{_count(s['points'], 'random point')} (seed {s['seed']})",
                  "against the graph each section's definitions build: the engine's vjps, witnessed by finite "
                  "differences (float64)"]
+        if s["vectors"] == "rows":
+            lines.append("the definitions are written with row vectors (x W): each is read as its transpose, with "
+                         "column vectors (Wᵀ x), so the column form below is the engine's and the row form the "
+                         "document's")
         section = None
         for f in self.findings:
             if problems and f.verdict in ("right", "defined"):
@@ -120,6 +125,10 @@ def _audit(document: Document, name: str, seed: int, points: int) -> Report:
         raise ValueError(f"points: expected at least 1, got {points}")
     rng = np.random.default_rng(seed)
     shapes = infer(document)
+    rows = shapes.misfits and len(infer(document, "row").misfits) < len(shapes.misfits)
+    if rows:  # written with row vectors (q = x_t W^T): read as the transposes, in column form
+        document = in_column_form(document)
+        shapes = infer(document)
     findings: list[Finding] = []
     for index, section in enumerate(document.sections):
         findings += SectionAudit(section, index, shapes, rng, points).run()
@@ -128,6 +137,7 @@ def _audit(document: Document, name: str, seed: int, points: int) -> Report:
         title = next((t for line, t in reversed(headings) if line <= remark.line), "(before the first heading)")
         findings.append(Finding(remark.line, title, "formula", remark.verdict, remark.source, remark.message))
     findings.sort(key=lambda f: (f.line, f.claim != "formula"))
-    settings = {"seed": seed, "points": points, "sizes": shapes.sizes, "formulas": document.formulas,
+    settings = {"seed": seed, "points": points, "vectors": "rows" if rows else "columns", "sizes": shapes.sizes,
+                "formulas": document.formulas,
                 "sections": sum(1 for s in document.sections if s.claims)}
     return Report(name, settings, findings)

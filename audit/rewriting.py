@@ -4,8 +4,26 @@ the symbols that name their parts, matched and aligned against one another, and 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
-from audit.latex import Apply, Expr, Hadamard, Nabla, Number, Power, Sum, Symbol, children, key, rebuild, symbols
+from audit.document import Definition, Document, Section
+from audit.latex import (
+    Apply,
+    Expr,
+    Hadamard,
+    Nabla,
+    Number,
+    Power,
+    Product,
+    Sum,
+    Symbol,
+    Transpose,
+    capital,
+    children,
+    key,
+    rebuild,
+    symbols,
+)
 
 Reading = dict[str, Expr]  # symbol → the expression that computes it
 
@@ -105,3 +123,25 @@ def cycle(reading: Reading) -> list[str] | None:
         if name not in state and (found := visit(name, [name])):
             return found
     return None
+
+
+def column_form(e: Expr) -> Expr:
+    """A formula of the row form (vectors as rows: q = x_t W^T) as its transpose in column form (q = W x_t): the
+    same numbers, with every vector a column. Products reverse, matrices are transposed, vectors stay."""
+    if isinstance(e, Symbol):
+        return Transpose(e) if capital(e.name) else e
+    if isinstance(e, Transpose):
+        inner = column_form(e.base)
+        return inner.base if isinstance(inner, Transpose) else Transpose(inner)
+    if isinstance(e, Product):
+        return Product(tuple(column_form(f) for f in reversed(e.parts)))
+    kids = children(e)
+    return rebuild(e, tuple(column_form(c) for c in kids)) if kids else e
+
+
+def in_column_form(document: Document) -> Document:
+    """The document with every definition read in column form (`column_form`), kept as written for the report."""
+    sections = [Section(s.title, s.line, [replace(c, value=column_form(c.value), written=c.value)
+                                          if isinstance(c, Definition) else c for c in s.claims])
+                for s in document.sections]
+    return Document(sections, document.remarks, document.formulas)

@@ -64,7 +64,7 @@ class SectionAudit:
         self.notes: dict[int, str] = {}  # a partial's line → which of two contradicting definitions it holds for
 
     def _flag(self, d: Definition, verdict: str, message: str) -> None:
-        self.findings.append(Finding(d.line, self.section.title, "definition", verdict, _show(d), message))
+        self.findings.append(Finding(d.line, self.section.title, "definition", verdict, d.show(), message))
 
     def graphs(self, reading: Reading) -> list[Graph]:
         """The reading's graph at each point, made once per reading (the reading is kept with them)."""
@@ -83,9 +83,9 @@ class SectionAudit:
             self.findings.append(self._partial(partial, graphs))
         blamed = {(f.line, f.text) for f in self.findings if f.claim == "definition"}
         for d in self.section.definitions:
-            if (d.line, _show(d)) not in blamed:
+            if (d.line, d.show()) not in blamed:
                 agrees = f"agrees with line {self.agrees[d]}" if d in self.agrees else ""
-                self.findings.append(Finding(d.line, self.section.title, "definition", "defined", _show(d), agrees))
+                self.findings.append(Finding(d.line, self.section.title, "definition", "defined", d.show(), agrees))
         return self.findings
 
     # -- which definition computes each symbol ------------------------------------------------------------
@@ -168,14 +168,14 @@ class SectionAudit:
             *_, for_implied_set, (departing, name, implied, candidate) = best
             for_implied = sorted(for_implied_set - holding)
             holds = f"the partial{'s' * (len(for_implied) > 1)} on {_lines(for_implied)} hold" \
-                    f"{'s' * (len(for_implied) == 1)} for {name} = {implied.show()}, not for {_show(departing)}; " \
+                    f"{'s' * (len(for_implied) == 1)} for {name} = {implied.show()}, not for {departing.show()}; " \
                 if for_implied else ""
             self._flag(departing, "contradiction",
-                       f"it contradicts line {whole.line}, {_show(whole)}, by which {name} = {implied.show()}; "
+                       f"it contradicts line {whole.line}, {whole.show()}, by which {name} = {implied.show()}; "
                        f"{holds}read as {name} = {implied.show()}")
             for line in for_implied:
                 self.notes[line] = (f"right for {name} = {implied.show()} (line {whole.line}); line "
-                                    f"{departing.line}'s {_show(departing)} is set aside")
+                                    f"{departing.line}'s {departing.show()} is set aside")
             self.alive.remove(departing)
             reading = candidate
         return reading
@@ -224,17 +224,13 @@ class SectionAudit:
             if _holds(judge(replace(p, nabla=other), graphs)):
                 changed = other.of if other.of != s else other.var
                 where = latest.get(changed.name)
-                defined = f" ({_show(where)}, line {where.line})" if where else ""
+                defined = f" ({where.show()}, line {where.line})" if where else ""
                 return f"{other.show()}{defined}"
         return ""
 
 
 def _holds(v: Verdict) -> bool:
     return v.verdict != "wrong"
-
-
-def _show(d: Definition) -> str:
-    return f"{d.symbol.show()} = {d.value.show()}"
 
 
 def _lines(lines: list[int]) -> str:

@@ -23,6 +23,7 @@ from audit.latex import (
     Product,
     Symbol,
     Transpose,
+    capital,
     children,
     nablas,
     symbols,
@@ -84,16 +85,16 @@ class Shapes:
 
 
 class _Inference:
-    def __init__(self) -> None:
+    def __init__(self, vectors: str) -> None:
+        self.vectors = vectors  # "column", or "row" for a derivation written with row vectors
         self.dims = _Dims()
         self.types: dict[tuple, Type] = {}
         self.names: dict[tuple, str] = {}  # the first spelling of each shape's symbol: h_{t-1} for h
 
     def fresh(self, name: str) -> Type:
-        base = name.split("_")[0].lstrip("\\")
-        count = 2 if base[:1].isupper() else 1
-        dims = tuple(self.dims.new() for _ in range(count))
-        return Type("matrix" if count == 2 else "column", dims)
+        if capital(name):
+            return Type("matrix", (self.dims.new(), self.dims.new()))
+        return Type(self.vectors, (self.dims.new(),))
 
     def symbol(self, name: str, section: int) -> Type:
         k = shape_key(name, section)
@@ -162,9 +163,10 @@ class _Inference:
             self.names.setdefault(k, d.symbol.name)
 
 
-def infer(document: Document) -> Shapes:
-    """The shapes of every symbol of the document; a definition whose shapes cannot fit is set aside."""
-    inference = _Inference()
+def infer(document: Document, vectors: str = "column") -> Shapes:
+    """The shapes of every symbol of the document, its vectors columns (or rows); a definition whose shapes
+    cannot fit is set aside."""
+    inference = _Inference(vectors)
     misfits = {}
     for s, section in enumerate(document.sections):
         for i, d in enumerate(section.definitions):

@@ -212,6 +212,25 @@ $$z = \sigma(W_z x_t + U_z h_{t-1} + b_z)$$
     assert [f.verdict for f in r.partials] == ["right"] * 6
 
 
+ROW_VECTORS = r"""# A vanilla RNN step, written with row vectors (CS231n's layout)
+$$h = \tanh(x W_x + h_{t-1} W_h + b)$$
+- $h = \tanh(a)$, $a = x W_x + h_{t-1} W_h + b$
+- $\nabla_a h = 1 - h^2$
+- $\nabla_{x} a = W_x^T$
+- $\nabla_{W_x} h = \nabla_a h \nabla_{W_x} a = x^T \nabla_a h$
+- $\nabla_{h_{t-1}} h = \nabla_a h W_h^T$
+"""
+
+
+def test_a_derivation_written_with_row_vectors_is_read_as_such():
+    r = audit_text(ROW_VECTORS)
+    assert r.passed and r.settings["vectors"] == "rows", r.format()
+    assert [f.verdict for f in r.partials] == ["right", "convention", "convention", "convention"]
+    assert at(r, 2, "definition").text == "h = tanh(x W_x + h_{t-1} W_h + b)"  # as written
+    wrong = audit_text(ROW_VECTORS.replace("x^T \\nabla_a h", "x \\nabla_a h"))
+    assert flagged(wrong) == [6]
+
+
 def test_a_definition_whose_shapes_do_not_fit_is_flagged():
     r = audit_text("# s\n$q = W x$\n$r = x W$\n$\\nabla_x q = W^T$\n")
     assert flagged(r) == [3] and "column times a matrix" in at(r, 3, "definition").message
