@@ -88,8 +88,9 @@ def _node(e: Expr, lookup: Lookup, named: bool) -> Tensor:
 
 
 def value(e: Expr, lookup: Lookup) -> np.ndarray:
-    with no_grad():
-        return evaluate(e, lookup).data
+    """e's value. Not under `no_grad`: the operands are constants, so nothing is recorded anyway, and a lookup
+    may need a Jacobian (a ∇ inside a side), whose reverse passes need a recorded graph."""
+    return evaluate(e, lookup).data
 
 
 def jacobian(build: Callable[[Tensor], Tensor], at: np.ndarray, rng: np.random.Generator) -> np.ndarray:

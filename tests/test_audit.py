@@ -185,6 +185,14 @@ def test_each_partial_is_judged_against_the_engine(definitions, partial, verdict
     assert (f.verdict, f.expected) == (verdict, expected), f.message
 
 
+def test_a_gradient_written_through_a_partial_is_judged_without_a_jacobian_at_hand():
+    """∇_p y inside a side is the first Jacobian of y by p asked for: its reverse passes must be recorded even
+    though the side is evaluated for its value alone (they were not, and the finite-difference witness stopped
+    the audit)."""
+    r = audit_text("# s\n$y = \\sigma(p)$\n$p = W x$\n$\\nabla_W y = \\nabla_p y\\, x^T$\n")
+    assert [f.verdict for f in r.partials] == ["right"]
+
+
 def test_the_transpose_and_the_sign_are_named_when_they_are_what_is_wrong():
     assert "transpose of the right value" in _one("$q = W x$", "$\\nabla_W q = x$").message
     assert "sign is wrong" in _one("$y = a - b$", "$\\nabla_b y = 1$").message
