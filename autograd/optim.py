@@ -1,4 +1,5 @@
-"""Optimizers with PyTorch's update rules (SGD with momentum, Adam), and clipping by global norm.
+"""Optimizers with PyTorch's update rules (SGD with momentum, Adam, RMSprop), and clipping by global norm or by
+value.
 
 They take `model.parameters()` (a dict of named Tensors, or any iterable of Tensors) and update `.data`
 in place from `.grad`; their state saves and loads as named arrays, for checkpoints.
@@ -37,8 +38,17 @@ def clip_grad_norm(params: Parameters, max_norm: float) -> float:
     return total
 
 
+def clip_grad_value(params: Parameters, clip_value: float) -> None:
+    """Clamp every gradient element to [−clip_value, clip_value] (torch.nn.utils.clip_grad_value_)."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_grad_value: clip_value must be positive, got {clip_value}")
+    for t in _named(params).values():
+        if t.grad is not None:
+            np.clip(t.grad, -clip_value, clip_value, out=t.grad)
+
+
 class Optimizer(ABC):
-    """What SGD and Adam share: named parameters, zero_grad, and state as named arrays."""
+    """What SGD, Adam and RMSprop share: named parameters, zero_grad, and state as named arrays."""
 
     def __init__(self, params: Parameters, lr: float) -> None:
         if not lr > 0:
@@ -131,3 +141,41 @@ class Adam(Optimizer):
         correction2 = 1 - beta2**self.steps
         denominator = np.sqrt(v) / np.sqrt(correction2) + self.eps
         t.data -= (self.lr / correction1) * m / denominator
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop: v ← α v + (1 − α) g²; p ← p − lr g / (√v + ε), with momentum: b ← μ b + g / (√v + ε),
+    p ← p − lr b; centered: √(v − ḡ²) in place of √v, with ḡ ← α ḡ + (1 − α) g. v starts at zero, as in torch."""
+
+    def __init__(self, params: Parameters, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
+        super().__init__(params, lr)
+        # alpha = 1 would keep v at zero forever, so every step would divide by ε alone
+        for label, value, ok, expected in (("alpha", alpha, 0 <= alpha < 1, "in [0, 1)"),
+                                           ("eps", eps, eps >= 0, "≥ 0"),
+                                           ("momentum", momentum, momentum >= 0, "≥ 0"),
+                                           ("weight_decay", weight_decay, weight_decay >= 0, "≥ 0")):
+            if not ok:
+                raise ValueError(f"RMSprop: {label} must be {expected}, got {value}")
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, centered
+
+    def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
+        g = grad + self.weight_decay * t.data if self.weight_decay else grad
+        v = self._buffer("square_avg", name)
+        v *= self.alpha
+        v += (1 - self.alpha) * g * g
+        if self.centered:
+            mean = self._buffer("grad_avg", name)
+            mean *= self.alpha
+            mean += (1 - self.alpha) * g
+            denominator = np.sqrt(v - mean * mean) + self.eps
+        else:
+            denominator = np.sqrt(v) + self.eps
+        if self.momentum:
+            b = self._buffer("momentum_buffer", name)
+            b *= self.momentum
+            b += g / denominator
+            t.data -= self.lr * b
+        else:
+            t.data -= self.lr * g / denominator

@@ -25,13 +25,14 @@ def pyplot():
     return plt
 
 
-def _figure(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw) -> Path:
-    """One log-scale plot: `draw(ax)` adds the lines; the file is written beside its destination and renamed."""
+def plot(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw, *, yscale: str = "log") -> Path:
+    """One plot, log-scale unless asked: `draw(ax)` adds the lines; the file is written beside its destination and
+    renamed."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     try:
         draw(ax)
-        ax.set_yscale("log")
+        ax.set_yscale(yscale)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -52,7 +53,7 @@ def loss_curve(losses: Sequence[float], path: str | os.PathLike, title: str = "t
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1:], smooth, color="#08519c", label=f"mean of {window}")
 
-    return _figure(path, title, "step", "loss", draw)
+    return plot(path, title, "step", "loss", draw)
 
 
 def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> Path:
@@ -60,7 +61,7 @@ def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike,
         for label, values in norms.items():
             ax.plot(np.arange(len(values)), values, marker=".", label=label)
 
-    return _figure(path, title, "step t", "‖∂L/∂h_t‖", draw)
+    return plot(path, title, "step t", "‖∂L/∂h_t‖", draw)
 
 
 def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.PathLike) -> list[Path]:

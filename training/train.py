@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -13,67 +14,127 @@ from typing import IO, Any
 import numpy as np
 from tqdm import tqdm
 
-from autograd import no_grad
+from autograd import Tensor, no_grad
 from autograd.files import atomic_savez, load_npz
 from autograd.graph import named
-from autograd.optim import SGD, Adam, clip_grad_norm
+from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 from lstm import LSTM
 from lstm.names import HIDDEN_STATE
+from lstm.rnn import RNN
+from training.long_range import CopyMemory, EmbeddedReber
 from training.readout import Linear
 from training.tasks import AddingProblem, CharacterModel
+
+TASKS = ("adding", "chars", "copy", "reber")
 
 
 @dataclass
 class Settings:
-    task: str = "adding"  # "adding" or "chars"
-    length: int = 50  # T: the adding problem's sequence length, the character model's window
+    task: str = "adding"  # one of TASKS
+    length: int = 50  # T: the adding problem's sequence length, the character model's window, the copy's lag
     hidden_size: int = 32
     batch: int = 32
     steps: int = 1000
     lr: float = 0.01
-    optimizer: str = "adam"  # "adam" or "sgd" (with momentum 0.9)
-    clip: float = 1.0  # global gradient norm; 0 turns clipping off
+    optimizer: str = "adam"  # "adam", "sgd" or "rmsprop"
+    clip: float = 1.0  # 0 turns clipping off
     seed: int = 0
     text: str | None = None  # the character model's text file; None: the Zen of Python
+    model: str = "lstm"  # or "rnn", the plain tanh RNN
+    dtype: str = "float64"  # or "float32"
+    clip_by: str = "norm"  # "norm": the global norm of all gradients; "value": every element
+    momentum: float | None = None  # SGD's (None: 0.9) or RMSprop's (None: 0)
+    alpha: float = 0.99  # RMSprop's smoothing constant (its "decay")
+    init: str = "pytorch"  # "pytorch": uniform(±1/√H); "glorot": uniform(±√(6/(fan_in + fan_out))), biases 0
+    forget_bias: float | None = None  # the LSTM's b_f at the start (None: as `init` draws it)
+    evaluate_every: int = 0  # steps between held-out evaluations; 0: only at the end
+    target: float | None = None  # stop once the held-out loss is at most this (and a task's "solved" stops too)
 
     # what a checkpoint must agree on to be resumed (steps, lr and the like may change)
-    SHAPE_KEYS = ("task", "length", "hidden_size", "optimizer", "text")
+    SHAPE_KEYS = ("task", "length", "hidden_size", "optimizer", "text", "model", "dtype")
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, with the setting's name and value."""
+        for key in ("length", "hidden_size", "batch", "steps"):
+            if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
+                raise ValueError(f"train: {key} must be a positive integer, got {getattr(self, key)}")
+        choices = {"task": TASKS, "optimizer": ("adam", "sgd", "rmsprop"), "model": ("lstm", "rnn"),
+                   "dtype": ("float64", "float32"), "clip_by": ("norm", "value"), "init": ("pytorch", "glorot")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"train: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        ranges = [("seed", self.seed >= 0, "≥ 0"), ("lr", self.lr > 0, "> 0"), ("clip", self.clip >= 0, "≥ 0"),
+                  ("alpha", 0 <= self.alpha < 1, "in [0, 1)"),
+                  ("momentum", self.momentum is None or 0 <= self.momentum < 1, "in [0, 1)"),
+                  ("evaluate_every", self.evaluate_every >= 0, "≥ 0 (0: only at the end)"),
+                  ("target", self.target is None or self.target > 0, "> 0")]
+        for key, ok, expected in ranges:
+            if not ok:
+                raise ValueError(f"train: {key} must be {expected}, got {getattr(self, key)}")
+        if self.forget_bias is not None and self.model != "lstm":
+            raise ValueError(f"train: forget_bias is the LSTM's; the {self.model} has no forget gate")
 
 
-def make_task(settings: Settings) -> AddingProblem | CharacterModel:
+def make_task(settings: Settings) -> AddingProblem | CharacterModel | CopyMemory | EmbeddedReber:
     if settings.task == "adding":
         return AddingProblem(settings.length)
     if settings.task == "chars":
         return CharacterModel.from_file(settings.text, settings.length)
-    raise ValueError(f"train: task must be 'adding' or 'chars', got {settings.task!r}")
+    if settings.task == "copy":
+        return CopyMemory(settings.length)
+    if settings.task == "reber":
+        return EmbeddedReber(settings.seed)
+    raise ValueError(f"train: task must be one of {', '.join(TASKS)}, got {settings.task!r}")
+
+
+def glorot(params: dict[str, Tensor], seed: int) -> None:
+    """Glorot & Bengio's uniform(±√(6/(fan_in + fan_out))) for every weight matrix and zero for every bias, in
+    place: the initialisation of Arjovsky, Shah & Bengio's code for their LSTM and tanh RNN."""
+    rng = np.random.default_rng([seed, 1])
+    for t in params.values():
+        if t.ndim == 2:
+            fan_out, fan_in = t.shape
+            bound = np.sqrt(6 / (fan_in + fan_out))
+            t.data[...] = rng.uniform(-bound, bound, t.shape)
+        else:
+            t.data[...] = 0
+
+
+def make_optimizer(settings: Settings, params: dict) -> SGD | Adam | RMSprop:
+    if settings.optimizer == "adam":
+        return Adam(params, lr=settings.lr)
+    if settings.optimizer == "sgd":
+        return SGD(params, lr=settings.lr, momentum=0.9 if settings.momentum is None else settings.momentum)
+    return RMSprop(params, lr=settings.lr, alpha=settings.alpha, momentum=settings.momentum or 0.0)
 
 
 class Trainer:
-    """An LSTM and a linear readout trained on one task; the batch of step k depends only on (seed, k)."""
+    """An LSTM (or the tanh RNN) and a linear readout trained on one task; the batch of step k depends only on
+    (seed, k)."""
 
     def __init__(self, settings: Settings) -> None:
-        for key in ("length", "hidden_size", "batch", "steps"):
-            if getattr(settings, key) < 1:
-                raise ValueError(f"train: {key} must be a positive integer, got {getattr(settings, key)}")
-        if settings.seed < 0 or not settings.lr > 0:
-            raise ValueError(f"train: seed must be ≥ 0 and lr > 0, got seed {settings.seed}, lr {settings.lr}")
+        settings.check()
         self.settings = settings
         self.task = make_task(settings)
-        self.model = LSTM(self.task.input_size, settings.hidden_size, seed=settings.seed)
-        self.model.fused = True
-        self.readout = Linear(settings.hidden_size, self.task.output_size, seed=settings.seed + 1)
-        params = self.parameters()
-        if settings.optimizer == "adam":
-            self.optimizer = Adam(params, lr=settings.lr)
-        elif settings.optimizer == "sgd":
-            self.optimizer = SGD(params, lr=settings.lr, momentum=0.9)
+        if settings.model == "lstm":
+            self.model = LSTM(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
+            self.model.fused = True
         else:
-            raise ValueError(f"train: optimizer must be 'adam' or 'sgd', got {settings.optimizer!r}")
+            self.model = RNN(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
+        self.readout = Linear(settings.hidden_size, self.task.output_size, dtype=settings.dtype,
+                              seed=settings.seed + 1)
+        if settings.init == "glorot":
+            glorot(self.parameters(), settings.seed)
+        if settings.forget_bias is not None:
+            self.model.parameters()["b_f"].data[...] = settings.forget_bias
+        self.optimizer = make_optimizer(settings, self.parameters())
         self.step = 0
         self.losses: list[float] = []
+        self.evaluations: list[dict[str, float]] = []  # the step and the held-out figures, every evaluate_every
+        self.seconds = 0.0  # training time over every session of this run, resumed ones included
 
     def parameters(self) -> dict:
-        return {**{f"lstm/{name}": p for name, p in self.model.parameters().items()},
+        return {**{f"{self.settings.model}/{name}": p for name, p in self.model.parameters().items()},
                 **{f"readout/{name}": p for name, p in self.readout.parameters().items()}}
 
     def train_step(self) -> float:
@@ -83,7 +144,8 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         if self.settings.clip:
-            clip_grad_norm(self.optimizer.params, self.settings.clip)
+            clip = clip_grad_norm if self.settings.clip_by == "norm" else clip_grad_value
+            clip(self.optimizer.params, self.settings.clip)
         self.optimizer.step()
         self.losses.append(loss.item())
         return self.losses[-1]
@@ -97,13 +159,32 @@ class Trainer:
 
     def gradient_through_time(self, xs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """‖∂L/∂h_t‖ at every step t of the loss on (xs, targets): through the per-gate graph of a copy of the
-        model (the fused path has no h_t to ask), leaving no gradient behind on the trainer's parameters."""
-        model = LSTM.from_arrays(self.model.arrays(), dtype=self.model.dtype)
+        model (the fused path has no h_t to ask; the LSTM and the tanh RNN name their h_t alike), leaving no
+        gradient behind on the trainer's parameters."""
+        model = copy.deepcopy(self.model)
+        if isinstance(model, LSTM):
+            model.fused = False
         loss = self.task.loss(model, self.readout, xs, targets)
         loss.backward(retain_grads=True)
         self.optimizer.zero_grad()  # the readout's, from this backward
         nodes = named([loss])
         return np.array([np.linalg.norm(nodes[str(HIDDEN_STATE.at(t))].grad) for t in range(len(xs))])
+
+    @property
+    def done(self) -> bool:
+        """The run reached what it trains for: the task's criterion ("solved"), or the target held-out loss."""
+        if not self.evaluations:
+            return False
+        last = self.evaluations[-1]
+        return bool(last.get("solved")) or (self.settings.target is not None and last["loss"] <= self.settings.target)
+
+    def measure(self) -> dict[str, float]:
+        """The held-out figures at this step, recorded in `evaluations`: the loss (on the task's own held-out set
+        where it has one), and whatever else the task measures (the Reber criterion: "solved")."""
+        evaluate = getattr(self.task, "evaluate", None)
+        figures = evaluate(self.model, self.readout) if evaluate else {"loss": self.evaluate()}
+        self.evaluations.append({"step": self.step, **figures})
+        return figures
 
     # ---- checkpoints ------------------------------------------------------------------------------------
 
@@ -112,7 +193,9 @@ class Trainer:
         arrays = {name: p.data for name, p in self.parameters().items()}
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
         arrays.update({"meta/step": np.array(self.step), "meta/losses": np.array(self.losses),
-                       "meta/settings": np.array(json.dumps(asdict(self.settings)))})
+                       "meta/settings": np.array(json.dumps(asdict(self.settings))),
+                       "meta/evaluations": np.array(json.dumps(self.evaluations)),
+                       "meta/seconds": np.array(self.seconds)})
         return atomic_savez(path, arrays)
 
     def load(self, path: str | os.PathLike) -> None:
@@ -120,8 +203,9 @@ class Trainer:
         if "meta/settings" not in arrays or "meta/step" not in arrays:
             raise ValueError(f"{path}: not a training checkpoint (no meta/settings, meta/step)")
         saved = json.loads(str(arrays["meta/settings"]))
-        differ = [f"{key} {saved.get(key)!r} there, {getattr(self.settings, key)!r} here"
-                  for key in Settings.SHAPE_KEYS if saved.get(key) != getattr(self.settings, key)]
+        defaults = asdict(Settings())  # a checkpoint older than a setting was made with its default
+        differ = [f"{key} {saved.get(key, defaults[key])!r} there, {getattr(self.settings, key)!r} here"
+                  for key in Settings.SHAPE_KEYS if saved.get(key, defaults[key]) != getattr(self.settings, key)]
         if differ:
             raise ValueError(f"{path}: the checkpoint does not match this run: " + "; ".join(differ))
         params = self.parameters()
@@ -136,6 +220,8 @@ class Trainer:
                                         if k.startswith("optim/")})
         self.step = int(arrays["meta/step"])
         self.losses = [float(x) for x in arrays["meta/losses"]]
+        self.evaluations = json.loads(str(arrays.get("meta/evaluations", "[]")))
+        self.seconds = float(arrays.get("meta/seconds", 0.0))
 
 
 class Progress:
@@ -186,12 +272,17 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
             raise ValueError("train: --resume needs --checkpoint PATH")
         trainer.load(checkpoint)
     progress = Progress(settings.steps, trainer.step, quiet=quiet, every=every, stream=stream)
-    started = time.perf_counter()
+    started, before = time.perf_counter(), trainer.seconds
     try:
-        while trainer.step < settings.steps:
+        while trainer.step < settings.steps and not trainer.done:
             loss = trainer.train_step()
             progress.update(trainer.step, loss)
-            if trainer.step % every == 0 or trainer.step == settings.steps:
+            last = trainer.step == settings.steps
+            if last or settings.evaluate_every and trainer.step % settings.evaluate_every == 0:
+                figures = ", ".join(f"{k} {v:.5g}" for k, v in trainer.measure().items())
+                progress.write(f"step {trainer.step}, held out: {figures}")
+            trainer.seconds = before + time.perf_counter() - started
+            if trainer.step % every == 0 or last or trainer.done:
                 if checkpoint:
                     trainer.save(checkpoint)
                 if isinstance(trainer.task, CharacterModel):
@@ -202,5 +293,8 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
     finally:
         progress.close()
     seconds = time.perf_counter() - started
+    if not (trainer.evaluations and trainer.evaluations[-1]["step"] == trainer.step):
+        trainer.measure()
+    final = trainer.evaluations[-1]
     return {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
-            "test_loss": trainer.evaluate(), "settings": asdict(settings), "trainer": trainer}
+            "test_loss": final["loss"], "held_out": final, "settings": asdict(settings), "trainer": trainer}

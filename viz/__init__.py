@@ -5,8 +5,8 @@ worked examples; `viz.render` lays pictures out without a system Graphviz.
 """
 
 from viz.graph import Graph
-from viz.lstm_views import SECTION_OF, draw, draw_timeline, render_all, render_gate
-from viz.render import RenderError, to_svg, write
+from viz.lstm_views import LOSSES, SECTION_OF, draw, draw_timeline, render_all, render_gate
+from viz.render import RenderError, RenderWarning, to_svg, write
 
-__all__ = ["SECTION_OF", "Graph", "RenderError", "draw", "draw_timeline", "render_all", "render_gate", "to_svg",
-           "write"]
+__all__ = ["LOSSES", "SECTION_OF", "Graph", "RenderError", "RenderWarning", "draw", "draw_timeline", "render_all",
+           "render_gate", "to_svg", "write"]
