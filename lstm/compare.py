@@ -188,9 +188,11 @@ def compare(
     *,
     fd_samples: int = 24,
     derivation: Derivation = DERIVATION,
+    problem: Problem | None = None,
 ) -> Report:
     """Run one random sequence of `length` steps through the engine and the hand BPTT and check both; see the
     module doc. `derivation` is the hand BPTT's lines and flow: the correct one, or a variant such as a bug's.
+    `problem`: this sequence and loss instead of a random one (the sizes and dtype are then its own).
     """
     dtype = np.dtype(dtype)
     if dtype.name not in TOLERANCES:
@@ -200,7 +202,11 @@ def compare(
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"compare: {label} must be a positive integer, got {size!r}")
     tol = TOLERANCES[dtype.name]
-    problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
+    if problem is None:
+        problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
+    else:
+        (length, batch, input_size), hidden_size = problem.xs.shape, problem.h0.shape[-1]
+        dtype, tol = problem.xs.dtype, TOLERANCES[problem.xs.dtype.name]
     run = run_engine(problem)
     hand_grads, trace = hand.bptt(problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T,
                                   problem.dc_T, derivation=derivation)
@@ -212,11 +218,17 @@ def compare(
     return Report(settings, tol, rows)
 
 
+def agreement(engine: np.ndarray, mine: np.ndarray, dtype: Any = np.float64) -> tuple[float, float, bool]:
+    """max |mine − engine|, the largest relative error, and whether the two agree within the stated tolerance:
+    the rule of every row of the report, for one array."""
+    diff = np.abs(mine - engine) if np.shape(mine) == np.shape(engine) else np.full(np.shape(engine), np.inf)
+    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
+    return float(diff.max()) if diff.size else 0.0, _relative(diff, engine), not _exceeds(diff, engine, tol).any()
+
+
 def disagreeing(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], dtype: Any = np.float64) -> list[str]:
     """The names whose hand gradient differs from the engine's beyond the stated tolerance."""
-    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
-    return [name for name, grad in mine.items()
-            if name in engine and _exceeds(np.abs(grad - engine[name]), engine[name], tol).any()]
+    return [name for name, grad in mine.items() if name in engine and not agreement(engine[name], grad, dtype)[2]]
 
 
 def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]:

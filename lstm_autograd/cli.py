@@ -1,4 +1,4 @@
-"""The `lstm-autograd` command: demo, compare, render, train, bench."""
+"""The `lstm-autograd` command: demo, compare, render, explore, train, bench."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import viz
 from lstm.bugs import BUGS, find
@@ -14,6 +15,7 @@ from lstm.compare import compare
 from lstm.hand import DERIVATION
 from training import plots
 from training.train import Settings, Trainer, train
+from viz.lstm_explorer import LOSSES
 
 
 class _OldSpelling(argparse.Action):
@@ -60,6 +62,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    explorer = viz.explore_gate(args.gate, input_size=args.input_size, hidden_size=args.hidden_size,
+                                batch=args.batch, length=args.length, seed=args.seed, loss=args.loss,
+                                collapse=args.collapse,
+                                derivation=None if args.bug is None else find(args.bug).derivation)
+    print(f"wrote {explorer.save(args.output)}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     defaults = Settings()
     settings = Settings(task=args.task, length=args.length or (50 if args.task == "adding" else 32),
@@ -93,6 +104,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     for path in viz.render_all(args.output):
         print(f"wrote {path}")
+    print(f"wrote {viz.explore_gate('all', length=3).save(Path(args.output) / 'explorer.html')}"
+          "  (open it in a browser: the forward and backward pass, step by step)")
     return 0 if report.passed else 1
 
 
@@ -102,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    command = commands.add_parser("demo", help="run the gradient comparison and draw the cell's graphs")
+    command = commands.add_parser("demo", help="run the gradient comparison, draw the cell's graphs and write "
+                                  "the explorer")
     command.add_argument("-o", "--output", default="lstm-autograd-demo", help="folder for the pictures")
     command.set_defaults(run=cmd_demo)
 
@@ -123,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
     command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     command.set_defaults(run=cmd_render)
+
+    command = commands.add_parser("explore", help="write a page that steps through the forward and backward pass")
+    command.add_argument("--gate", default="all", choices=list(viz.SECTION_OF),
+                         help="the section that opens (the others open shut); all: every section (default)")
+    _sizes(command, length=1, batch=None, size=(2, 2))
+    command.add_argument("--loss", choices=list(LOSSES), default="sum",
+                         help="sum: L = Σ_t h_t·R_t over every step (default); last: h_T·R_T of the last step alone")
+    command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
+                         help="open with every step shut to one node (default: when --length > 3)")
+    command.add_argument("--bug", metavar="NAME", help="mark where this bug's hand gradient departs from the engine")
+    command.add_argument("-o", "--output", required=True, metavar="PAGE.html", help="the page to write")
+    command.set_defaults(run=cmd_explore)
 
     command = commands.add_parser("train", help="train on the adding problem or a character model")
     command.add_argument("task", choices=["adding", "chars"])

@@ -22,9 +22,9 @@ class RenderError(RuntimeError):
     pass
 
 
-def layout(graph: graphviz.Digraph, fmt: str) -> bytes:
-    """The laid-out picture in `fmt` ('svg' or 'png')."""
-    if fmt not in ("svg", "png"):
+def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
+    """The laid-out picture in `fmt` ('svg' or 'png'; 'json': Graphviz's positions, which the explorer draws)."""
+    if fmt not in ("svg", "png", "json"):
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     try:  # imported here: without its wheel (a platform it has none for) a system `dot` still serves
         import pygraphviz
