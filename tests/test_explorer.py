@@ -276,6 +276,7 @@ def test_mathml_typesets_the_derivations_subscripts_and_superscripts():
     assert "<msup><mi>tanh</mi><mn>2</mn></msup>" in math("1−tanh²(c_t)")
     assert math("a<b") == "<math><mrow><mi>a</mi><mo>&lt;</mo><mi>b</mi></mrow></math>"
     assert prose("input gate: i_t") == "input gate: <math><msub><mi>i</mi><mi>t</mi></msub></math>"
+    assert math("1 on its slice").count("<mspace") == 3 and "<mspace" not in math("q = W_xi x_t")
 
 
 @pytest.mark.parametrize(("options", "checks"), [
@@ -329,3 +330,9 @@ def test_the_installed_package_ships_the_page(tmp_path):
     for asset in ("explorer.html", "explorer.js", "explorer.css"):
         assert f"viz/explorer/{asset}" in names
     assert explorer.ASSETS == Path(viz.__file__).parent / "explorer"
+
+
+def test_the_demo_writes_the_explorer_too(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "demo")]) == 0
+    page = tmp_path / "demo" / "explorer.html"
+    assert f"wrote {page}" in capsys.readouterr().out and "T=3" in page.read_text(encoding="utf-8")

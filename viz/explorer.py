@@ -193,8 +193,13 @@ def explore(
     marked = set(marks)
     checks = checks or {}
 
+    names: dict[tuple[int, int], str] = {}
+
     def called(tensor: Tensor, reader: Tensor) -> str:
-        return (reads_as(tensor, reader) if reads_as else None) or looks[index[id(tensor)]].symbol
+        key = (id(tensor), id(reader))
+        if key not in names:
+            names[key] = (reads_as(tensor, reader) if reads_as else None) or looks[index[id(tensor)]].symbol
+        return names[key]
 
     nodes = []
     for i, tensor in enumerate(tensors):
@@ -204,8 +209,8 @@ def explore(
                  "value": encode(tensor.data), "grad": encode(tensor.grad), "colour": gradient_colour(tensor.grad),
                  "expr": None, "mark": tensor.name in marked, "check": None}
         if tensor.op is not None:
-            names = [called(p, tensor) for p in tensor.parents]
-            entry["expr"] = maths(f"{look.symbol} = {expression(tensor, names)}")
+            operands = [called(p, tensor) for p in tensor.parents]
+            entry["expr"] = maths(f"{look.symbol} = {expression(tensor, operands)}")
         if tensor.name in checks:
             entry["check"] = _check_data(checks[tensor.name], maths)
         nodes.append(entry)
@@ -271,7 +276,8 @@ def _outside(tensor: Tensor, arrived: list[dict[str, Any]], is_root: bool) -> di
         total = total + edge["array"]
     with np.errstate(all="ignore"):
         rest = tensor.grad - total
-        if not is_root and np.allclose(total, tensor.grad, rtol=1e-12, atol=0, equal_nan=True):
+        if not is_root and (np.array_equal(total, tensor.grad) or
+                            np.allclose(total, tensor.grad, rtol=1e-12, atol=0, equal_nan=True)):
             return None
     return {"why": "seed" if is_root else "earlier", "g": encode(rest)}
 

@@ -36,6 +36,7 @@ NUMBER = 10
 LINE = 14
 HEADER = 22
 PAD = 8
+BORDER = 4  # both borders of a card (a step's card has 2 px ones)
 CARD_WIDTH = 200
 
 
@@ -265,14 +266,14 @@ def card_size(symbol: str, op: str, shape: tuple[int, ...], data: np.ndarray, ha
     lines, chars = array_lines(data, limit)
     header = text_width(symbol, 15) + 6.2 * (len(op) + len(str(shape))) + 24
     body = (2 + chars) * CHAR  # a gutter of two characters: "∇ "
-    width = max(header, body, text_width(note, 11) if note else 0, 64) + 2 * PAD
-    height = HEADER + LINE * lines * (2 if has_grad else 1) + (LINE if note else 0) + PAD
+    width = max(header, body, text_width(note, 11) if note else 0, 64) + 2 * PAD + BORDER
+    height = HEADER + LINE * lines * (2 if has_grad else 1) + (LINE if note else 0) + PAD + BORDER
     return round(width), round(height)
 
 
 def cluster_card_size(label: str, rows: int) -> tuple[float, float]:
     """A shut box: its label, one line a row (‖∇ y‖ of what leaves it), and its progress line."""
-    return max(CARD_WIDTH, text_width(label, 13) + 2 * PAD), HEADER + LINE * (rows + 1) + PAD
+    return max(CARD_WIDTH, text_width(label, 13) + 2 * PAD + BORDER), HEADER + LINE * (rows + 1) + PAD + BORDER
 
 
 # ---------------------------------------------------------------------------------------------------------

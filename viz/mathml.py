@@ -20,7 +20,10 @@ _FENCES = "()[]‖"
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.tokens = [t for t in _TOKEN.findall(text) if not t.isspace()]
+        tokens = _TOKEN.findall(text)
+        self.tokens = [t for t in tokens if not t.isspace()]
+        # which tokens stand after a space: "1 on its block" keeps its spaces between words
+        self.spaced = [k > 0 and tokens[k - 1].isspace() for k, t in enumerate(tokens) if not t.isspace()]
         self.at = 0
 
     def peek(self) -> str | None:
@@ -32,12 +35,18 @@ class _Parser:
         return token
 
     def sequence(self, closing: str | None = None) -> list[str]:
-        """Atoms up to `closing` (consumed) or the end."""
-        items = []
+        """Atoms up to `closing` (consumed) or the end; a space between two words, where one has several
+        letters, is kept (a product such as W_xi x_t sets its factors side by side)."""
+        items: list[str] = []
+        previous = None
         while (token := self.peek()) is not None:
             if token == closing:
                 self.take()
                 return items
+            if previous and self.spaced[self.at] and previous.isalnum() and token.isalnum() and \
+                    max(len(previous), len(token)) > 1:
+                items.append('<mspace width="0.3em"/>')
+            previous = token
             items.append(self.atom())
         return items
 

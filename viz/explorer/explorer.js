@@ -766,6 +766,7 @@
     });
     draw();
     fit();
+    window.explorer.drawn = performance.now(); // since navigation began: how long the page took to appear
   }
 
   // What tests and curious users can drive from the console.
