@@ -218,8 +218,10 @@ def test_names_are_typeset_with_real_subscripts(page, tmp_path):
     assert any("h" in f and "t−1" in f for f in formulas)  # ∇_{W_h…} v = h_{t−1}ᵀ, set as math
 
 
-def test_cards_hold_their_text(page, tmp_path):
-    show(page, viz.explore_gate("all", batch=2, input_size=5, hidden_size=4), tmp_path)
+@pytest.mark.parametrize("sizes", [dict(batch=2, input_size=5, hidden_size=4),
+                                   dict(batch=40, input_size=3, hidden_size=30)])  # 1,200 elements: not all held
+def test_cards_hold_their_text(page, tmp_path, sizes):
+    show(page, viz.explore_gate("all", **sizes), tmp_path)
     page.keyboard.press("End")
     spill = page.evaluate("""[...document.querySelectorAll('.node, .box-card, .frame-label')]
         .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
@@ -250,3 +252,22 @@ def test_in_a_notebook_the_page_runs_in_its_own_frame(page, tmp_path):
     page.keyboard.press("ArrowRight")
     assert frame.evaluate("explorer.position") == before + 1
     assert page.errors == [] and html.unescape(explorer._repr_html_()).count("<script") == 2
+
+
+def test_the_wheel_zooms_and_a_drag_pans(page, tmp_path):
+    show(page, viz.explore_gate("all"), tmp_path)
+    transform = lambda: page.evaluate("getComputedStyle(document.getElementById('stage')).transform")  # noqa: E731
+    matrix = lambda: [float(v) for v in re.findall(r"-?[\d.]+", transform())]  # noqa: E731
+    box = page.locator("#viewport").bounding_box()
+    before = matrix()
+    page.mouse.move(box["x"] + 30, box["y"] + 30)
+    page.mouse.wheel(0, -400)
+    zoomed = matrix()
+    assert zoomed[0] > before[0]  # scale up, around the pointer
+    page.mouse.move(box["x"] + 30, box["y"] + 30)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 130, box["y"] + 80, steps=5)
+    page.mouse.up()
+    panned = matrix()
+    assert panned[4] == pytest.approx(zoomed[4] + 100) and panned[5] == pytest.approx(zoomed[5] + 50)
+    assert page.errors == []

@@ -29,7 +29,7 @@ from viz.graph import GRADIENT_SCALE, KINDS, Describe, Kinds, Node, gradient_col
 from viz.mathml import math, prose
 
 ASSETS = Path(__file__).parent / "explorer"
-STORED = 256  # elements of an array written into the page in full; a larger one as its norm, min and max
+STORED = 1024  # elements of an array written into the page in full; a larger one as its norm, min and max
 ReadsAs = Callable[[Tensor, Tensor], str | None]
 # how a primitive's forward reads, by its symbol: between its operands, or after its one operand
 INFIX = {"+": " + ", "−": " − ", "⊙": " ⊙ ", "/": " / ", "@": " "}

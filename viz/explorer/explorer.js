@@ -66,8 +66,8 @@
     const width = long ? LONG : NUMBER, digits = long ? 7 : 4;
     const n = size(enc.s);
     if (n === 0) return ["(empty)"];
-    if (!enc.d) return [summary(enc, width, digits), "(too large to write out here)"];
-    if (!long && n > LIMIT) return [summary(enc, width, digits)];
+    if (!long && (n > LIMIT || !enc.d)) return [summary(enc, width, digits)];
+    if (!enc.d) return [summary(enc, width, digits), "(too large for the page to hold every element)"];
     const d = values(enc).map((x) => fmt(x, digits).padStart(width));
     if (enc.s.length === 0) return [d[0]];
     const row = enc.s[enc.s.length - 1] || 1;
