@@ -27,6 +27,14 @@ class NodeName:
         scope = [] if self.step is None else [f"t{self.step}"]
         return "/".join([*scope, *([self.section] if self.section else []), self.symbol])
 
+    @property
+    def indexed(self) -> str:
+        """The symbol with its step's index written in: at step 3, h_{t-1} is h_{2} and x_t is x_{3}; symbols of
+        no step (W_xi, p) and names outside a sequence are unchanged."""
+        letter, _, subscript = self.symbol.partition("_")
+        steps = {} if self.step is None else {"t": self.step, "{t-1}": self.step - 1}  # x_t, h_{t-1}
+        return f"{letter}_{{{steps[subscript]}}}" if subscript in steps else self.symbol
+
     @classmethod
     def parse(cls, text: str) -> NodeName:
         """The inverse of `str`; a name written otherwise is all symbol, or section/symbol where it has a slash."""

@@ -15,7 +15,6 @@ from lstm.compare import compare
 from lstm.hand import DERIVATION
 from training import plots
 from training.train import Settings, Trainer, train
-from viz.lstm_explorer import LOSSES
 
 
 class _OldSpelling(argparse.Action):
@@ -51,7 +50,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     options = dict(input_size=args.input_size, hidden_size=args.hidden_size, batch=args.batch, length=args.length,
-                   seed=args.seed, collapse=args.collapse,
+                   seed=args.seed, collapse=args.collapse, loss=args.loss,
                    derivation=None if args.bug is None else find(args.bug).derivation)
     if args.gate == "all":
         paths = viz.render_all(args.output, args.format, **options)
@@ -135,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                         help="one node per time step (default: when --length > 3)")
     command.add_argument("--bug", metavar="NAME", help="outline the nodes where this bug's hand gradient disagrees")
+    command.add_argument("--loss", choices=list(viz.LOSSES), default="sum",
+                        help="sum: Σ_t h_t·R_t over every step (R_t fixed random); last: h_T·R_T, the last step alone, "
+                        "so the timeline shows ∇h_t vanishing back through time")
     command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     command.set_defaults(run=cmd_render)
 
@@ -142,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--gate", default="all", choices=list(viz.SECTION_OF),
                          help="the section that opens (the others open shut); all: every section (default)")
     _sizes(command, length=1, batch=None, size=(2, 2))
-    command.add_argument("--loss", choices=list(LOSSES), default="sum",
-                         help="sum: L = Σ_t h_t·R_t over every step (default); last: h_T·R_T of the last step alone")
+    command.add_argument("--loss", choices=list(viz.LOSSES), default="sum",
+                         help="sum: Σ_t h_t·R_t over every step (R_t fixed random); last: h_T·R_T, the last step "
+                         "alone, so ∇h_t has to come back through time")
     command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                          help="open with every step shut to one node (default: when --length > 3)")
     command.add_argument("--bug", metavar="NAME", help="mark where this bug's hand gradient departs from the engine")

@@ -59,8 +59,12 @@ def outlined(graph) -> set[str]:
 
 
 def test_render_outlines_where_the_hand_gradient_breaks():
+    # the inputs and the initial state too: compare fails xs and h0 (c_{t−1}'s gradient, ∇c_t ⊙ f_t, stays right)
     assert outlined(viz.render_gate("forget", derivation=BUGS["forget-no-sigmoid-derivative"].derivation)) == {
-        "p", "q", "v", "W<SUB>xf</SUB>", "W<SUB>hf</SUB>", "b<SUB>f</SUB>"}
+        "p", "q", "v", "W<SUB>xf</SUB>", "W<SUB>hf</SUB>", "b<SUB>f</SUB>", "x<SUB>t</SUB>", "h<SUB>t−1</SUB>"}
+    # what is never carried back is wrong at every step but the last, the initial state included
+    assert {"h<SUB>t−1</SUB>", "c<SUB>t−1</SUB>", "x<SUB>t</SUB>"} <= outlined(
+        viz.render_gate("all", length=2, derivation=BUGS["no-carry"].derivation))
     assert outlined(viz.render_gate("all", derivation=BUGS["w-h-uses-h-t"].derivation)) == {
         f"W<SUB>h{k}</SUB>" for k in "ifog"}
     assert outlined(viz.render_gate("hidden", derivation=BUGS["tanh-forgotten"].derivation)) >= {

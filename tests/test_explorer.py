@@ -20,6 +20,7 @@ from lstm.compare import Problem, compare, disagreeing
 from lstm_autograd.cli import main
 from viz import explorer
 from viz.explorer_layout import place_all
+from viz.graph import NOT_FINITE
 from viz.lstm_views import describe
 from viz.mathml import math, prose
 
@@ -336,3 +337,14 @@ def test_the_demo_writes_the_explorer_too(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "demo")]) == 0
     page = tmp_path / "demo" / "explorer.html"
     assert f"wrote {page}" in capsys.readouterr().out and "T=3" in page.read_text(encoding="utf-8")
+
+
+def test_a_gradient_holding_nan_or_infinity_is_written_as_such():
+    x = Tensor([np.nan, 1.0, 0.0], requires_grad=True, name="x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = (tanh(x) + 1 / x).sum()
+        y.backward(retain_grads=True)
+    node = next(n for n in viz.explore(y).data["nodes"] if n["name"] == "x")
+    assert node["grad"]["d"][0] == "NaN" and node["grad"]["d"][2] == "-Infinity"
+    assert node["colour"] == NOT_FINITE[0]
+    json.dumps(viz.explore(y).data, allow_nan=False)  # JSON has no NaN: the page's data stays valid JSON

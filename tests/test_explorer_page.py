@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import viz
-from autograd import Tensor
+from autograd import Tensor, tanh
 from autograd.graph import walk
 from lstm import LSTM
 from lstm.bugs import BUGS
@@ -64,6 +64,14 @@ def overlaps(rects):
             if min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1]
 
 
+def not_finite():
+    x = Tensor([np.nan, 1.0, 0.0], requires_grad=True, name="x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = (tanh(x) + 1 / x).sum()
+        y.backward(retain_grads=True)
+    return viz.explore(y)
+
+
 PAGES = {
     "gate": lambda: viz.explore_gate("input"),
     "cell": lambda: viz.explore_gate("all"),
@@ -71,6 +79,7 @@ PAGES = {
     "collapsed": lambda: viz.explore_gate("all", length=50),
     "batched": lambda: viz.explore_gate("all", batch=2, input_size=5, hidden_size=4),
     "bug": lambda: viz.explore_gate("forget", length=3, derivation=BUGS["forget-no-sigmoid-derivative"].derivation),
+    "not finite": not_finite,
 }
 
 
@@ -271,3 +280,10 @@ def test_the_wheel_zooms_and_a_drag_pans(page, tmp_path):
     panned = matrix()
     assert panned[4] == pytest.approx(zoomed[4] + 100) and panned[5] == pytest.approx(zoomed[5] + 50)
     assert page.errors == []
+
+
+def test_nan_and_infinity_show_as_such(page, tmp_path):
+    show(page, not_finite(), tmp_path)
+    page.keyboard.press("End")
+    grad = " ".join(page.locator('.node[data-name="x"] .grad').all_text_contents())
+    assert numbers(grad) == ["NaN", "-0.5800", "-inf"] and page.errors == []

@@ -8,8 +8,8 @@ page that steps through the forward and the backward pass (`viz.explorer`, `viz.
 from viz.explorer import Explorer
 from viz.graph import Graph
 from viz.lstm_explorer import explore, explore_gate
-from viz.lstm_views import SECTION_OF, draw, draw_timeline, render_all, render_gate
-from viz.render import RenderError, to_svg, write
+from viz.lstm_views import LOSSES, SECTION_OF, draw, draw_timeline, render_all, render_gate
+from viz.render import RenderError, RenderWarning, to_svg, write
 
-__all__ = ["SECTION_OF", "Explorer", "Graph", "RenderError", "draw", "draw_timeline", "explore", "explore_gate",
-           "render_all", "render_gate", "to_svg", "write"]
+__all__ = ["LOSSES", "SECTION_OF", "Explorer", "Graph", "RenderError", "RenderWarning", "draw", "draw_timeline",
+           "explore", "explore_gate", "render_all", "render_gate", "to_svg", "write"]

@@ -14,7 +14,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from viz.mathml import math, prose
 
 ASSETS = Path(__file__).parent / "explorer"
 STORED = 1024  # elements of an array written into the page in full; a larger one as its norm, min and max
-ReadsAs = Callable[[Tensor, Tensor], str | None]
 # how a primitive's forward reads, by its symbol: between its operands, or after its one operand
 INFIX = {"+": " + ", "−": " − ", "⊙": " ⊙ ", "/": " / ", "@": " "}
 
@@ -160,7 +159,6 @@ def explore(
     *roots: Tensor,
     describe: Describe = plain,
     kinds: Kinds = KINDS,
-    reads_as: ReadsAs | None = None,
     title: str | None = None,
     checks: Mapping[str, Check] | None = None,
     marks: Iterable[str] = (),
@@ -171,9 +169,9 @@ def explore(
     """The explorer of the graph that computed `roots` (the tensor backward was called on), after
     `backward(retain_grads=True)`.
 
-    `describe` places and names each tensor (as for `viz.graph.draw`); `reads_as(tensor, reader)` is the name
-    the reader knows an operand by, where it differs from the tensor's own (None: its own); `checks` (by full
-    name) an independent witness of a gradient for the ledger; `marks` (full names) tensors to outline in red,
+    `describe` places and names each tensor (as for `viz.graph.draw`; its `read_as` names an operand as the
+    boxes that read it do, h_t read as h_{t−1} by the next step); `checks` (by full name) an independent witness
+    of a gradient for the ledger; `marks` (full names) tensors to outline in red,
     `mark_note` says why; `collapsed` the keys of the boxes that open shut (default: the units, when there are
     more than three).
     """
@@ -189,23 +187,20 @@ def explore(
                          "create a leaf with requires_grad=True")
     index = {id(t): i for i, t in enumerate(tensors)}
     looks = [describe(t) for t in tensors]
+    described = [Node(t, i, look) for i, (t, look) in enumerate(zip(tensors, looks, strict=True))]
     maths = _Maths()
     marked = set(marks)
     checks = checks or {}
 
-    names: dict[tuple[int, int], str] = {}
-
     def called(tensor: Tensor, reader: Tensor) -> str:
-        key = (id(tensor), id(reader))
-        if key not in names:
-            names[key] = (reads_as(tensor, reader) if reads_as else None) or looks[index[id(tensor)]].symbol
-        return names[key]
+        """What `reader` calls its operand `tensor`: step t reads step t − 1's h_t as h_{t−1}."""
+        return described[index[id(tensor)]].read_by(described[index[id(reader)]])
 
     nodes = []
     for i, tensor in enumerate(tensors):
         look = looks[i]
         entry = {"name": tensor.name or "", "sym": maths(look.symbol), "op": tensor.op.name if tensor.op else "",
-                 "kind": Node(tensor, i, look).kind, "shape": list(tensor.shape), "dtype": str(tensor.dtype),
+                 "kind": described[i].kind, "shape": list(tensor.shape), "dtype": str(tensor.dtype),
                  "value": encode(tensor.data), "grad": encode(tensor.grad), "colour": gradient_colour(tensor.grad),
                  "expr": None, "mark": tensor.name in marked, "check": None}
         if tensor.op is not None:

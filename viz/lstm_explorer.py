@@ -1,7 +1,7 @@
-"""The explorer for LSTMs: the derivation's names and boxes (`viz.lstm_views.describe`), step t reading step
-t − 1's h_t as h_{t−1}, and the worked example `lstm-autograd explore` writes, every ledger holding the
-three-way check of `lstm.compare` (hand BPTT, engine, finite differences) and, with a bug's derivation, the
-tensors where its hand gradient departs from the engine marked.
+"""The explorer for LSTMs: the derivation's names and boxes (`viz.lstm_views.describe`, which also says that
+step t reads step t − 1's h_t as h_{t−1}), and the worked example `lstm-autograd explore` writes, every ledger
+holding the three-way check of `lstm.compare` (hand BPTT, engine, finite differences) and, with a bug's
+derivation, the tensors where its hand gradient departs from the engine marked.
 """
 
 from __future__ import annotations
@@ -13,33 +13,22 @@ import numpy as np
 
 from autograd import Tensor
 from autograd.graph import walk
-from lstm import LSTM, hand
+from lstm import LSTM
 from lstm.compare import THROUGH_TIME, Problem, Report, Row, agreement, compare, disagreeing
 from lstm.hand import DERIVATION, EVERY_GATE, Derivation
 from lstm.names import GATES, NAMES, SECTIONS, STATES, NodeName, locate
 from viz import explorer
 from viz.explorer import Audit, Check, Explorer
 from viz.explorer_layout import SHARED
-from viz.lstm_views import KINDS, SECTION_OF, describe
+from viz.lstm_views import KINDS, LOSSES, SECTION_OF, UNROLLED, describe, hand_gradients
 
-# the loss the example differentiates: L = Σ_t h_t·R_t over every step, or h_T·R_T of the last step alone
-LOSSES = {"sum": "L = Σ_t h_t·R_t", "last": "L = h_T·R_T"}
 INITIAL = {str(state.before(0)): name for state, name in zip(STATES, ("h0", "c0"), strict=True)}
-
-
-def reads_as(tensor: Tensor, reader: Tensor) -> str | None:
-    """What `reader` calls `tensor` where that differs from its own symbol: step t reads step t − 1's h_t and
-    c_t as h_{t−1} and c_{t−1}, as the derivation writes them."""
-    if not tensor.name or not reader.name:
-        return None
-    step, name = NodeName.parse(reader.name).step, NodeName.parse(tensor.name)
-    return next((state.previous for state in STATES if step is not None and name == state.before(step)), None)
 
 
 def explore(*roots: Tensor, **options: Any) -> Explorer:
     """`viz.explorer.explore` with the LSTM's names, boxes and kinds: the explorer of the graph that computed
     `roots` (the tensor backward was called on), after `backward(retain_grads=True)`; `options` are its."""
-    return explorer.explore(*roots, **{"describe": describe, "kinds": KINDS, "reads_as": reads_as, **options})
+    return explorer.explore(*roots, **{"describe": describe, "kinds": KINDS, **options})
 
 
 def explore_gate(
@@ -86,19 +75,18 @@ def explore_gate(
 
     derivation = derivation or DERIVATION
     report = compare(derivation=derivation, problem=problem, seed=seed)
-    grads, trace = hand.bptt(arrays.params, arrays.xs, arrays.h0, arrays.c0, arrays.dhs, derivation=derivation)
+    mine = hand_gradients(derivation, arrays.params, arrays.xs, arrays.h0, arrays.c0, arrays.dhs)
     engine = {t.name: t.grad for t in walk([total]) if t.name and t.grad is not None}
-    mine = {**trace, **{n: grads[n] for n in NAMES}, **{full: grads[short] for full, short in INITIAL.items()}}
     checks = _checks(engine, mine, report, derivation)
     marks = disagreeing(engine, mine) if derivation is not DERIVATION else []
 
     section = SECTION_OF[name]
     title = (f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "")
-             + f" T={length}; loss {LOSSES[loss]}, R_t fixed random weights")
+             + f" T={length}; loss L = {LOSSES[loss][0]}, R_t fixed random weights")
     if derivation is not DERIVATION:
         title += f"; derivation {derivation.name or 'given'}"
     shut = [SHARED.key] if section is None else [SHARED.key, *(s for s in SECTIONS if s != section)]
-    if collapse or (collapse is None and length > 3):
+    if collapse or (collapse is None and length > UNROLLED):
         shut += [f"t{t}" for t in range(length)]
     note = (f"the {derivation.name or 'given'} derivation's hand gradient departs from the engine's here"
             if derivation is not DERIVATION else "")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import graphviz
 
 from autograd.files import atomic_write
+from viz import svg
 
 FORMATS = ("svg", "png", "dot")
 
@@ -23,27 +25,68 @@ class RenderError(RuntimeError):
 
 
 def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
-    """The laid-out picture in `fmt` ('svg' or 'png'; 'json': Graphviz's positions, which the explorer draws)."""
+    """The laid-out picture in `fmt` ('svg' or 'png'); SVG text settled to read the same in every viewer. 'json':
+    Graphviz's own positions, which the explorer draws from."""
     if fmt not in ("svg", "png", "json"):
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    # an SVG needs the layout's text runs too: their widths, which only Graphviz's own measurement knows
+    wanted = [fmt, "json"] if fmt == "svg" else [fmt]
     try:  # imported here: without its wheel (a platform it has none for) a system `dot` still serves
         import pygraphviz
     except ImportError:
         pygraphviz = None
     if pygraphviz is not None:
         with _graphviz_messages() as messages:
-            picture = pygraphviz.AGraph(string=graph.source).draw(format=fmt, prog="dot")
-        errors = [line for line in messages if line.startswith(("Error", "Warning"))]
-        if errors:
-            raise RenderError("render: Graphviz rejected the graph: " + " ".join(errors))
-        return picture
-    dot = shutil.which("dot")
-    if dot:
-        return subprocess.run([dot, f"-T{fmt}"], input=graph.source.encode(), capture_output=True, check=True).stdout
-    raise RenderError(
-        "render: no Graphviz layout engine found; `pip install pygraphviz` (its wheels bundle Graphviz) or "
-        "install Graphviz's `dot`, or ask for --format dot"
-    )
+            outputs = _bundled(pygraphviz, graph.source, wanted, messages)
+        _report(messages)
+    elif dot := shutil.which("dot"):
+        outputs = [subprocess.run([dot, f"-T{kind}"], input=graph.source.encode(), capture_output=True,
+                                  check=True).stdout for kind in wanted]
+    else:
+        raise RenderError(
+            "render: no Graphviz layout engine found; `pip install pygraphviz` (its wheels bundle Graphviz) or "
+            "install Graphviz's `dot`, or ask for --format dot"
+        )
+    if fmt == "svg":
+        return svg.settle(outputs[0].decode(), svg.runs(outputs[1])).encode()
+    return outputs[0]
+
+
+def _bundled(pygraphviz, source: str, formats: list[str], messages: list[str]) -> list[bytes]:
+    """One layout by the bundled Graphviz, rendered in each of `formats`."""
+    gv = pygraphviz.graphviz
+    try:
+        graph = pygraphviz.AGraph(string=source)
+    except pygraphviz.DotError as error:
+        raise RenderError(f"render: Graphviz rejected the graph: {' '.join(messages) or error}") from None
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"dot"):
+            raise RenderError(f"render: Graphviz could not lay the graph out: {' '.join(messages)}")
+        try:
+            outputs = []
+            for fmt in formats:
+                error, data = gv.gvRenderData(context, graph.handle, fmt.encode())
+                if error:
+                    raise RenderError(f"render: Graphviz could not write {fmt}: {' '.join(messages)}")
+                outputs.append(data)
+            return outputs
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+
+
+class RenderWarning(UserWarning):
+    """What Graphviz warns of (a big graph, a label it had to squeeze): the picture is still drawn."""
+
+
+def _report(messages: list[str]) -> None:
+    """Graphviz's errors fail the picture; its warnings are warnings."""
+    if any(line.startswith("Error") for line in messages):
+        raise RenderError("render: Graphviz rejected the graph: " + " ".join(messages))
+    for line in messages:
+        warnings.warn(f"render: Graphviz: {line}", RenderWarning, stacklevel=4)
 
 
 @contextmanager
