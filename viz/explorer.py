@@ -25,7 +25,7 @@ from autograd import Tensor
 from autograd.files import atomic_write
 from autograd.graph import walk
 from viz import explorer_layout as lay
-from viz.graph import GRADIENT_SCALE, KINDS, Describe, Kinds, Node, gradient_colour, plain
+from viz.graph import GRADIENT_SCALE, KINDS, NOT_FINITE, Describe, Kinds, Node, gradient_colour, plain
 from viz.mathml import math, prose
 
 ASSETS = Path(__file__).parent / "explorer"
@@ -225,6 +225,7 @@ def explore(
         "backward": backward,
         "kinds": [[kind, colour, prose(label)] for kind, (colour, label) in kinds.items()],
         "scale": [[bound, colour] for bound, colour in GRADIENT_SCALE],
+        "not_finite": list(NOT_FINITE),
         "marks": {"note": prose(mark_note) if mark_note else "",
                   "first": next((i for i in backward if nodes[i]["mark"]), None)},
     }

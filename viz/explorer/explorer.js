@@ -697,7 +697,8 @@
     $("legend").innerHTML = D.kinds.map(([, colour, label]) => `<span><span class="swatch" style="background:${colour}">` +
       `&nbsp;</span>${label}</span>`).join("") + '<span>‖∇‖: ' + D.scale.map(([bound, colour], k) =>
       `<span class="swatch" style="background:${colour}">${bound ? "≥ " + bound : "&lt; " + D.scale[k - 1][0]}</span>`).join("") +
-      "</span><span>red border: gradient arriving; dashed: an edge into a shut box</span>" +
+      `<span class="swatch" style="background:${D.not_finite[0]}">${esc(D.not_finite[1])}</span></span>` +
+      "<span>red border: gradient arriving; dashed: an edge into a shut box</span>" +
       (D.marks.first !== null ? `<span><span class="swatch marked">&nbsp;</span>${D.marks.note}</span>` : "");
     const speed = () => { $("speed-text").textContent = `${$("speed").value} / s`; };
     speed();
