@@ -85,11 +85,17 @@ GATES = (
 )
 GATE = {gate.key: gate for gate in GATES}
 NAMES = tuple(name for gate in GATES for name in (gate.W_x, gate.W_h, gate.b))  # the twelve parameters
+GATE_OF = {name: gate for gate in GATES for name in (gate.W_x, gate.W_h, gate.b)}  # W_hf → the forget gate
 
 # Orders of the gates' blocks when their rows are stacked into one matrix.
 DERIVATION_ORDER = "".join(gate.key for gate in GATES)  # i, f, o, g: the fused path's and the benchmark's
 TORCH_ORDER = "ifgo"  # torch.nn.LSTM's weight_ih, weight_hh, bias_ih, bias_hh
 CS231N_ORDER = DERIVATION_ORDER  # the Stanford CS231n assignment's Wx, Wh, b
+
+
+def stacked(order: str, hidden_size: int) -> dict[str, slice]:
+    """Each gate's block of H rows (or columns) in a stacking of the four in `order`, by gate key."""
+    return {key: slice(j * hidden_size, (j + 1) * hidden_size) for j, key in enumerate(order)}
 
 CELL = "cell state update"
 HIDDEN = "hidden state update"

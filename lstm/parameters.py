@@ -11,7 +11,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.files import atomic_savez, load_npz
 from autograd.tensor import as_float_array
-from lstm.names import GATE, GATES, TORCH_ORDER
+from lstm.names import GATE, GATES, TORCH_ORDER, stacked
 
 
 def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
@@ -31,6 +31,11 @@ def check_arrays(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, .
     ]
     if problems:
         raise ValueError(f"{source}: " + "; ".join(problems))
+
+
+def stack_gates(arrays: dict[str, np.ndarray], order: str, kind: str) -> np.ndarray:
+    """The four gates' W_x, W_h or b (`kind`) stacked by rows in `order`, as PyTorch's weight_ih stacks W_x."""
+    return np.concatenate([arrays[GATE[key].parameter(kind)] for key in order])
 
 
 class LSTMParameters:
@@ -94,7 +99,7 @@ class LSTMParameters:
         expected = {"weight_hh": (4 * hidden_size, hidden_size), "bias_ih": (4 * hidden_size,),
                     "bias_hh": (4 * hidden_size,)}
         check_arrays({"weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}, expected, "from_stacked")
-        rows = {k: slice(j * hidden_size, (j + 1) * hidden_size) for j, k in enumerate(TORCH_ORDER)}
+        rows = stacked(TORCH_ORDER, hidden_size)
         arrays = {}
         for gate in GATES:
             arrays[gate.W_x] = weight_ih[rows[gate.key]]
@@ -104,11 +109,7 @@ class LSTMParameters:
 
     def to_stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) in PyTorch's layout; the summed bias sits in bias_ih."""
-        p = self.arrays()
-        torch_gates = [GATE[k] for k in TORCH_ORDER]
-        weight_ih = np.concatenate([p[gate.W_x] for gate in torch_gates])
-        weight_hh = np.concatenate([p[gate.W_h] for gate in torch_gates])
-        bias_ih = np.concatenate([p[gate.b] for gate in torch_gates])
+        weight_ih, weight_hh, bias_ih = (stack_gates(self.arrays(), TORCH_ORDER, kind) for kind in ("W_x", "W_h", "b"))
         return weight_ih, weight_hh, bias_ih, np.zeros_like(bias_ih)
 
     def save(self, path: str | os.PathLike) -> Path:

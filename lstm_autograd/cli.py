@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import viz
+from lstm import yours
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
 from lstm.hand import DERIVATION
+from lstm.layouts import LAYOUTS
 from training import plots
 from training.train import Settings, Trainer, train
 
@@ -37,6 +39,8 @@ def _sizes(parser: argparse.ArgumentParser, *, length: int, batch: int | None, s
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    if args.hand is not None or args.layout is not None:
+        return _compare_hand(args)
     if args.bug == "list":
         for bug in BUGS.values():
             print(f"{bug.name:30} {bug.title}")
@@ -44,6 +48,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
     derivation = DERIVATION if args.bug is None else find(args.bug).derivation
     report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
                      derivation=derivation)
+    print(report.to_json() if args.json else report.format())
+    return 0 if report.passed else 1
+
+
+def _hand_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--hand", metavar="FILE.py[:FUNCTION]",
+                         help="check your own backward instead of this library's (FUNCTION: backward by default)")
+    command.add_argument("--layout", choices=list(LAYOUTS),
+                         help="what your code takes: own (lstm.hand.backward's signature, the default), pytorch "
+                         "(stacked weights, gates i, f, g, o), cs231n (lstm_forward, lstm_backward; gates i, f, o, g)")
+
+
+def _compare_hand(args: argparse.Namespace) -> int:
+    """compare --hand: your backward against the engine; 0 only when your gradients (and forward) are right."""
+    if args.hand is None:
+        raise ValueError("--layout goes with --hand FILE.py[:FUNCTION]")
+    if args.bug is not None:
+        raise ValueError("--bug switches a mistake into this library's backward; with --hand, yours is checked")
+    layout = args.layout or "own"
+    report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
+                     hand=yours.load(args.hand, layout), layout=layout)
     print(report.to_json() if args.json else report.format())
     return 0 if report.passed else 1
 
@@ -124,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
     command.add_argument("--bug", metavar="NAME", help="switch a classic mistake into the hand BPTT; 'list' names them")
+    _hand_options(command)
     command.set_defaults(run=cmd_compare)
 
     command = commands.add_parser("render", help="draw a section's computational graph with values and gradients")

@@ -16,7 +16,8 @@ from autograd import Primitive, Tensor, sigmoid, tanh
 from autograd.graph import walk
 from lstm import LSTM
 from lstm.bugs import BUGS
-from lstm.compare import Problem, compare, disagreeing
+from lstm.compare import compare, disagreeing
+from lstm.problem import Problem
 from lstm_autograd.cli import main
 from viz import explorer
 from viz.explorer_layout import place_all

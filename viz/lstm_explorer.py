@@ -6,7 +6,6 @@ derivation, the tensors where its hand gradient departs from the engine marked.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -14,9 +13,10 @@ import numpy as np
 from autograd import Tensor
 from autograd.graph import walk
 from lstm import LSTM
-from lstm.compare import THROUGH_TIME, Problem, Report, Row, agreement, compare, disagreeing
+from lstm.compare import THROUGH_TIME, Report, Row, agreement, compare, disagreeing
 from lstm.hand import DERIVATION, EVERY_GATE, Derivation
 from lstm.names import GATES, NAMES, SECTIONS, STATES, NodeName, locate
+from lstm.problem import Problem
 from viz import explorer
 from viz.explorer import Audit, Check, Explorer
 from viz.explorer_layout import SHARED
@@ -62,7 +62,7 @@ def explore_gate(
     weights = problem.dhs.copy()
     if loss == "last":
         weights[:-1] = 0
-    problem = dataclasses.replace(problem, dhs=weights, dh_T=0 * problem.dh_T, dc_T=0 * problem.dc_T)
+    problem = problem.replace(dhs=weights, dh_T=0 * problem.dh_T, dc_T=0 * problem.dc_T)
     arrays = _unbatched(problem) if batch is None else problem
     model = LSTM.from_arrays(problem.params)
     state = tuple(Tensor(a, requires_grad=True) for a in (arrays.h0, arrays.c0))
@@ -95,8 +95,8 @@ def explore_gate(
 
 def _unbatched(problem: Problem) -> Problem:
     """The batch of one as one unbatched sequence: xs (T, X), the states (H,)."""
-    return dataclasses.replace(problem, xs=problem.xs[:, 0], h0=problem.h0[0], c0=problem.c0[0],
-                               dhs=problem.dhs[:, 0], dh_T=problem.dh_T[0], dc_T=problem.dc_T[0])
+    return problem.replace(xs=problem.xs[:, 0], h0=problem.h0[0], c0=problem.c0[0], dhs=problem.dhs[:, 0],
+                           dh_T=problem.dh_T[0], dc_T=problem.dc_T[0])
 
 
 def _checks(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], report: Report,
