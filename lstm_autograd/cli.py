@@ -1,4 +1,4 @@
-"""The `lstm-autograd` command: demo, compare, render, train, reproduce, bench."""
+"""The `lstm-autograd` command: demo, compare, render, explore, train, reproduce, bench."""
 
 from __future__ import annotations
 
@@ -85,6 +85,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         paths = [viz.write(viz.render_gate(args.gate, **options), args.output, args.format)]
     for path in paths:
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    explorer = viz.explore_gate(args.gate, input_size=args.input_size, hidden_size=args.hidden_size,
+                                batch=args.batch, length=args.length, seed=args.seed, loss=args.loss,
+                                collapse=args.collapse,
+                                derivation=None if args.bug is None else find(args.bug).derivation)
+    print(f"wrote {explorer.save(args.output)}")
     return 0
 
 
@@ -188,6 +197,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     for path in viz.render_all(args.output):
         print(f"wrote {path}")
+    print(f"wrote {viz.explore_gate('all', length=3).save(Path(args.output) / 'explorer.html')}"
+          "  (open it in a browser: the forward and backward pass, step by step)")
     return 0 if report.passed else 1
 
 
@@ -197,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    command = commands.add_parser("demo", help="run the gradient comparison and draw the cell's graphs")
+    command = commands.add_parser("demo", help="run the gradient comparison, draw the cell's graphs and write "
+                                  "the explorer")
     command.add_argument("-o", "--output", default="lstm-autograd-demo", help="folder for the pictures")
     command.set_defaults(run=cmd_demo)
 
@@ -222,6 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "so the timeline shows ∇h_t vanishing back through time")
     command.add_argument("-o", "--output", required=True, help="file, or folder with --gate all")
     command.set_defaults(run=cmd_render)
+
+    command = commands.add_parser("explore", help="write a page that steps through the forward and backward pass")
+    command.add_argument("--gate", default="all", choices=list(viz.SECTION_OF),
+                         help="the section that opens (the others open shut); all: every section (default)")
+    _sizes(command, length=1, batch=None, size=(2, 2))
+    command.add_argument("--loss", choices=list(viz.LOSSES), default="sum",
+                         help="sum: Σ_t h_t·R_t over every step (R_t fixed random); last: h_T·R_T, the last step "
+                         "alone, so ∇h_t has to come back through time")
+    command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
+                         help="open with every step shut to one node (default: when --length > 3)")
+    command.add_argument("--bug", metavar="NAME", help="mark where this bug's hand gradient departs from the engine")
+    command.add_argument("-o", "--output", required=True, metavar="PAGE.html", help="the page to write")
+    command.set_defaults(run=cmd_explore)
 
     add_audit(commands)
 
