@@ -196,12 +196,14 @@ def compare(
     *,
     fd_samples: int = 24,
     derivation: Derivation = DERIVATION,
+    problem: Problem | None = None,
     hand: Any = None,
     layout: str = "own",
     forward: Callable[..., Any] | None = None,
 ) -> Report | HandReport:
     """Run one random sequence of `length` steps through the engine and the hand BPTT and check both; see the
     module doc. `derivation` is the hand BPTT's lines and flow: the correct one, or a variant such as a bug's.
+    `problem`: this sequence and loss instead of a random one (the sizes and dtype are then its own).
 
     With `hand`, your own backward is checked instead of this library's (`lstm.yours.check`): a function in
     `layout` own or pytorch (with its `forward`, optional), or a module with lstm_forward and lstm_backward for
@@ -220,7 +222,11 @@ def compare(
         return check(hand, layout, forward=forward, input_size=input_size, hidden_size=hidden_size, batch=batch,
                      length=length, seed=seed, dtype=dtype, fd_samples=fd_samples)
     tol = TOLERANCES[dtype.name]
-    problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
+    if problem is None:
+        problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
+    else:
+        (length, batch, input_size), hidden_size = problem.xs.shape, problem.h0.shape[-1]
+        dtype, tol = problem.xs.dtype, TOLERANCES[problem.xs.dtype.name]
     run = run_engine(problem)
     hand_grads, trace = bptt(problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T,
                              problem.dc_T, derivation=derivation)
@@ -259,11 +265,17 @@ def diagnose(problem: Problem, run: EngineRun, hand_grads: dict[str, np.ndarray]
     return Diagnosis(worst, index, relative, taylor_test(loss, point, mine, seed), sweep)
 
 
+def agreement(engine: np.ndarray, mine: np.ndarray, dtype: Any = np.float64) -> tuple[float, float, bool]:
+    """max |mine − engine|, the largest relative error, and whether the two agree within the stated tolerance:
+    the rule of every row of the report, for one array."""
+    diff = np.abs(mine - engine) if np.shape(mine) == np.shape(engine) else np.full(np.shape(engine), np.inf)
+    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
+    return float(diff.max()) if diff.size else 0.0, _relative(diff, engine), not _exceeds(diff, engine, tol).any()
+
+
 def disagreeing(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], dtype: Any = np.float64) -> list[str]:
     """The names whose hand gradient differs from the engine's beyond the stated tolerance."""
-    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
-    return [name for name, grad in mine.items()
-            if name in engine and _exceeds(np.abs(grad - engine[name]), engine[name], tol).any()]
+    return [name for name, grad in mine.items() if name in engine and not agreement(engine[name], grad, dtype)[2]]
 
 
 def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]:

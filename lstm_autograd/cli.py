@@ -1,4 +1,4 @@
-"""The `lstm-autograd` command: demo, compare, render, train, reproduce, bench."""
+"""The `lstm-autograd` command: demo, compare, render, explore, train, reproduce, bench."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import viz
+from audit import audit
 from autograd.files import check_destination, check_folder, load_npz
 from lstm import yours
 from lstm.bugs import BUGS, find
@@ -114,6 +115,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    check_memory(args.input_size, args.hidden_size, args.batch, args.length)
+    check_destination(args.output)  # before the work, not after
+    explorer = viz.explore_gate(args.gate, input_size=args.input_size, hidden_size=args.hidden_size,
+                                batch=args.batch, length=args.length, seed=args.seed, loss=args.loss,
+                                collapse=args.collapse,
+                                derivation=None if args.bug is None else find(args.bug).derivation)
+    print(f"wrote {explorer.save(args.output)}")
+    return 0
+
+
 # each task's own defaults (the others are `Settings`'s); reber has no length: the grammar sets it
 TASK_DEFAULTS = {"adding": {"length": 50, "hidden_size": 32, "batch": 32},
                  "chars": {"length": 32, "hidden_size": 64, "batch": 16},
@@ -202,6 +214,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.run([sys.executable, "-m", "benchmarks", *args.options], env=env).returncode
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    report = audit(args.file, seed=args.seed, points=args.points)
+    print(report.to_json() if args.json else report.format(problems=args.problems))
+    return 0 if report.passed else 1
+
+
+def add_audit(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser("audit", help="check every partial of a markdown derivation, line by line")
+    command.add_argument("file", type=pathname, metavar="FILE.md",
+                         help="a derivation in markdown with LaTeX math (docs/audit.md)")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument("--problems", action="store_true",
+                         help="list only the lines that are not plainly right (conventions and notes included)")
+    command.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random points")
+    command.add_argument("--points", type=positive_int, default=3, help="random points each partial is checked at")
+    command.set_defaults(run=cmd_audit, parser=command)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     prepare_folder(args.output)  # a folder that cannot be written is found before the comparison, not after
     report = compare()
@@ -209,6 +239,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     for path in viz.render_all(args.output):
         print(f"wrote {path}")
+    print(f"wrote {viz.explore_gate('all', length=3).save(Path(args.output) / 'explorer.html')}"
+          "  (open it in a browser: the forward and backward pass, step by step)")
     return 0 if report.passed else 1
 
 
@@ -216,9 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="lstm-autograd", description="See and check backpropagation through an LSTM.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    command = commands.add_parser("demo", help="run the gradient comparison and draw the cell's graphs")
+    command = commands.add_parser("demo", help="run the gradient comparison, draw the cell's graphs and write "
+                                  "the explorer")
     command.add_argument("-o", "--output", type=pathname, default="lstm-autograd-demo",
-                         help="folder for the pictures (created if missing; its parent must exist)")
+                         help="folder for the pictures and the page (created if missing; its parent must exist)")
     command.set_defaults(run=cmd_demo, parser=command)
 
     command = commands.add_parser("compare", help="hand-derived BPTT vs the engine vs finite differences")
@@ -246,6 +279,23 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("-o", "--output", type=pathname, required=True,
                          help="file (its folder must exist), or with --gate all a folder (created if missing)")
     command.set_defaults(run=cmd_render, parser=command)
+
+    command = commands.add_parser("explore", help="write a page that steps through the forward and backward pass")
+    command.add_argument("--gate", default="all", choices=list(viz.SECTION_OF),
+                         help="the section that opens (the others open shut); all: every section")
+    _sizes(command, length=1, batch=None, size=(2, 2))
+    command.add_argument("--loss", choices=list(viz.LOSSES), default="sum",
+                         help="sum: Σ_t h_t·R_t over every step (R_t fixed random); last: h_T·R_T, the last step "
+                         "alone, so ∇h_t has to come back through time")
+    command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
+                         help="open with every step shut to one node (default: when --length > 3)")
+    command.add_argument("--bug", metavar="NAME", type=_bug,
+                         help="mark where this bug's hand gradient departs from the engine")
+    command.add_argument("-o", "--output", type=pathname, required=True, metavar="PAGE.html",
+                         help="the page to write (its folder must exist)")
+    command.set_defaults(run=cmd_explore, parser=command)
+
+    add_audit(commands)
 
     _train_parser(commands)
 

@@ -57,6 +57,15 @@ NONSENSE = [
     (["demo", "-o", "{tmp}/afile"], "{tmp}/afile is a file; -o must be a folder"),
     (["demo", "-o", ""], "argument -o/--output: expected a path, got ''"),
     (["demo", "-o", "{tmp}/missing/deeper"], "no such folder {tmp}/missing"),
+    # explore and audit
+    (["explore", "-o", "{tmp}/afile/x.html"], "cannot write {tmp}/afile/x.html: {tmp}/afile is not a folder"),
+    (["explore", "-o", "{tmp}/adir"], "{tmp}/adir is a folder; expected a file name"),
+    (["explore", "-o", ""], "argument -o/--output: expected a path, got ''"),
+    (["explore", "--bug", "nope", "-o", "{tmp}/x.html"], "argument --bug: no bug named 'nope'"),
+    (["explore", "--hidden-size", HUGE, "-o", "{tmp}/x.html"], "--hidden-size 100000 needs about"),
+    (["audit", "{tmp}/missing.md"], "{tmp}/missing.md"),
+    (["audit", "{tmp}/afile", "--points", "0"], "argument --points: expected a positive integer, got '0'"),
+    (["audit", "{tmp}/afile", "--seed", "-2"], "argument --seed: expected a non-negative integer, got '-2'"),
     # train: refused before the first step
     (["train", "adding", "--clip", "-1"], "argument --clip: expected a finite number ≥ 0, got '-1'"),
     (["train", "adding", "--lr", "-1"], "argument --lr: expected a positive finite number, got '-1'"),
@@ -190,13 +199,13 @@ def test_help_shows_every_default(capsys):
     for name, command in commands.items():
         if name == "bench":  # its options are `python -m benchmarks`'s, below
             continue
-        text = " ".join(command.format_help().split())
+        text = "".join(command.format_help().split())  # argparse wraps at hyphens too
         for action in command._actions:
             default = action.default
             if not action.option_strings or action.help == argparse.SUPPRESS or default is None or default is False \
                     or isinstance(action, argparse._HelpAction):
                 continue
-            if f"(default: {default})" not in text:
+            if f"(default:{default})".replace(" ", "") not in text:
                 missing.append(f"{name} {action.option_strings[0]} {default}")
     assert not missing
     text = " ".join(commands["render"].format_help().split())

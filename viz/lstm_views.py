@@ -171,12 +171,18 @@ def _disagreements(derivation: Derivation, model: LSTM, xs: np.ndarray, state: t
                    u: np.ndarray, roots: list[Tensor]) -> list[str]:
     """Full names of the tensors whose gradient the hand BPTT by `derivation` gets wrong: every step's tensors,
     the parameters, x_t, and the initial state."""
-    grads, trace = hand.bptt(model.arrays(), xs, state[0].data, state[1].data, u, derivation=derivation)
     engine = {tensor.name: tensor.grad for tensor in walk(roots) if tensor.name and tensor.grad is not None}
-    mine = {**trace, **{name: grads[name] for name in NAMES},
+    return disagreeing(engine, hand_gradients(derivation, model.arrays(), xs, state[0].data, state[1].data, u))
+
+
+def hand_gradients(derivation: Derivation, params: dict[str, np.ndarray], xs: np.ndarray, h0: np.ndarray,
+                   c0: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
+    """The hand BPTT by `derivation` of Σ_t h_t·u_t, by the full names the engine's tensors carry: every step's
+    tensors, the parameters, x_t, and the initial state."""
+    grads, trace = hand.bptt(params, xs, h0, c0, u, derivation=derivation)
+    return {**trace, **{name: grads[name] for name in NAMES},
             **{str(NodeName(t, None, INPUT)): grads["xs"][t] for t in range(len(xs))},
             str(HIDDEN_STATE.before(0)): grads["h0"], str(CELL_STATE.before(0)): grads["c0"]}
-    return disagreeing(engine, mine)
 
 
 def render_all(folder: str | os.PathLike, fmt: str = "svg", **options: Any) -> list[Path]:

@@ -25,9 +25,10 @@ class RenderError(RuntimeError):
     pass
 
 
-def layout(graph: graphviz.Digraph, fmt: str) -> bytes:
-    """The laid-out picture in `fmt` ('svg' or 'png'); SVG text settled to read the same in every viewer."""
-    if fmt not in ("svg", "png"):
+def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
+    """The laid-out picture in `fmt` ('svg' or 'png'); SVG text settled to read the same in every viewer. 'json':
+    Graphviz's own positions, which the explorer draws from."""
+    if fmt not in ("svg", "png", "json"):
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     # an SVG needs the layout's text runs too: their widths, which only Graphviz's own measurement knows
     wanted = [fmt, "json"] if fmt == "svg" else [fmt]
