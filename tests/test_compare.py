@@ -110,7 +110,7 @@ def test_a_failing_comparison_prints_the_diagnosis(capsys):
     assert d.taylor.verdict == "wrong" and d.name in {row.name for row in report.failing()}
     assert d.sweep.of == d.name and d.sweep.index == d.index
     text = report.format()
-    assert f"Diagnosis (finite differences and the Taylor test in float64)\n{d.name} at index {d.index}: relative " \
+    assert f"Diagnosis (the engine and finite differences in float64)\n{d.name} at index {d.index}: relative " \
            f"error {d.relative:.1e}: wrong" in text
     assert "→ the gradient is wrong" in text and f"finite differences of {d.name} at index" in text
     assert json.loads(report.to_json())["diagnosis"]["taylor"]["verdict"] == "wrong"
