@@ -28,6 +28,9 @@ from autograd.ops import (
 )
 from autograd.tensor import Tensor, no_grad
 
+# Tells this engine from HIPS autograd, whose PyPI package installs a top-level `autograd` too (lstm.installed)
+__distribution__ = "lstm-autograd"
+
 __all__ = [
     "PRIMITIVES", "GradientReport", "Partial", "Primitive", "Tensor", "add", "check_gradients", "concat",
     "cross_entropy", "div", "exp", "getitem", "gradcheck", "hadamard", "log", "log_softmax", "matmul", "mean", "mse",

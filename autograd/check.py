@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.diagnostics import Taylor, band, describe_relative, relative_error, step_sweep, taylor_test
+from autograd.diagnostics import Sweep, Taylor, band, describe_relative, relative_error, step_sweep, taylor_test
 from autograd.graph import walk
 from autograd.tensor import Tensor, as_float_array, no_grad
 
@@ -45,6 +45,7 @@ def gradcheck(
     Raises AssertionError naming the input, the worst element's index, both values and the tolerance, followed
     by the diagnosis: the relative error's band, the Taylor remainder test and a sweep of step sizes.
     """
+    single = any(isinstance(x, Tensor) and x.dtype == np.float32 for x in inputs)
     inputs64 = [
         Tensor(x.data.astype(np.float64), requires_grad=x.requires_grad, name=x.name) if isinstance(x, Tensor) else x
         for x in inputs
@@ -83,6 +84,7 @@ def gradcheck(
             raise AssertionError("\n".join([
                 f"gradcheck: {label} at index {worst}: engine {analytic[worst]:.10g}, finite difference "
                 f"{numeric[worst]:.10g}; tolerance atol={atol} + rtol={rtol}·|finite difference|",
+                *(["the check ran in float64: the float32 inputs were converted first"] if single else []),
                 describe_relative(float(relative_error(analytic[worst], numeric[worst]))),
                 taylor_test(scalar, point, engine).format(),
                 step_sweep(scalar, point, j, worst, analytic[worst]).format(),
@@ -114,20 +116,43 @@ class GradientReport:
     taylor: Taylor  # of the hand-written gradient
     tolerance: float
     departure_feeds: list[str]  # the named tensors the first departure feeds, whose gradients are right
+    sweep: Sweep | None = None  # when an input fails: finite differences by step size at its worst element
 
     @property
     def passed(self) -> bool:
         return all(row.passed for row in self.inputs + self.nodes)
+
+    def failing(self) -> list[Row]:
+        return [row for row in self.inputs + self.nodes if not row.passed]
+
+    def diagnosis(self) -> list[str]:
+        """When a check fails: the worst row's relative-error band, the Taylor remainder test in full and the
+        step-size sweep at the worst element, all in float64."""
+        failing = [row for row in self.inputs if not row.passed] or self.failing()
+        worst = max(failing, key=lambda row: row.relative)
+        lines = ["diagnosis (the engine and finite differences in float64)",
+                 f"{worst.name} at index {worst.worst}: {describe_relative(worst.relative)}",
+                 self.taylor.format()]
+        return lines + ([self.sweep.format()] if self.sweep else [])
 
     @property
     def first_departure(self) -> str | None:
         """The first intermediate, walking back from the output, where the hand gradient departs from the engine's."""
         return next((row.name for row in self.nodes if not row.passed), None)
 
-    def format(self) -> str:
-        lines = [f"hand-written gradients against the engine; pass: |hand − engine| ≤ {self.tolerance:g}·max(1, "
-                 "|engine|), and the engine within 1e-6 of central finite differences (float64)"]
-        for title, rows in (("inputs", self.inputs), ("intermediates, walking back from the output", self.nodes)):
+    def header(self) -> str:
+        return (f"hand-written gradients against the engine; pass: |hand − engine| ≤ {self.tolerance:g}·max(1, "
+                "|engine|), and the engine within 1e-6 of central finite differences (float64)")
+
+    def tables(self, most_nodes: int | None = None) -> list[str]:
+        """The inputs' table and the intermediates'. With `most_nodes`, a longer list of intermediates is cut
+        after the first departure (or left out when all pass), and what is cut is counted."""
+        nodes, cut = self.nodes, []
+        if most_nodes is not None and len(nodes) > most_nodes:
+            shown = 0 if self.first_departure is None else [r.name for r in nodes].index(self.first_departure) + 1
+            nodes, cut = nodes[:shown], nodes[shown:]
+        lines = []
+        for title, rows in (("inputs", self.inputs), ("intermediates, walking back from the output", nodes)):
             if not rows:
                 continue
             width = max(len(r.name) for r in rows)
@@ -138,15 +163,30 @@ class GradientReport:
                 verdict = "pass" if r.passed else f"FAIL: {r.band}, worst at index {r.worst}"
                 lines.append(f"{r.name:{width}}  {str(r.shape):>10}  {r.hand_vs_engine:13.2e}  {r.relative:8.1e}  "
                              f"{fd:>11}  {verdict}")
-        if self.first_departure:
-            lines += ["", f"first departure, walking back from the output: {self.first_departure}"]
-            if self.departure_feeds:
-                lines.append(f"the gradient at {', '.join(self.departure_feeds)}, which it feeds, is right: the "
-                             "mistake is in the partial between them")
-        lines += ["", self.taylor.format().splitlines()[0]]
-        failing = [r for r in self.inputs + self.nodes if not r.passed]
-        lines += ["", f"{len(self.inputs) + len(self.nodes) - len(failing)} passed, {len(failing)} failed"]
-        return "\n".join(lines)
+        if cut:
+            failed = sum(not r.passed for r in cut)
+            lines += [f"… {'and ' if nodes else ''}{len(cut)} {'more ' if nodes else ''}intermediates"
+                      f"{' further back' if nodes else ''}: {len(cut) - failed} pass, {failed} fail"]
+        return lines
+
+    def departure(self) -> list[str]:
+        if not self.first_departure:
+            return []
+        lines = [f"first departure, walking back from the output: {self.first_departure}"]
+        if self.departure_feeds:
+            lines.append(f"the gradient at {', '.join(self.departure_feeds)}, which it feeds, is right: the "
+                         "mistake is in the partial between them")
+        return lines
+
+    def count(self) -> str:
+        failing = len(self.failing())
+        return f"{len(self.inputs) + len(self.nodes) - failing} passed, {failing} failed"
+
+    def format(self) -> str:
+        departure = self.departure()
+        lines = [self.header(), *self.tables(), *([""] + departure if departure else [])]
+        lines += ["", *(self.diagnosis() if not self.passed else [self.taylor.format().splitlines()[0]])]
+        return "\n".join([*lines, "", self.count()])
 
 
 def check_gradients(
@@ -201,7 +241,12 @@ def check_gradients(
                          f"input ({', '.join(names)}) nor a named tensor of fn's graph")
     first = next((t for name, t in inside.items() if not next(r for r in nodes if r.name == name).passed), None)
     feeds = [] if first is None else [t.name for t in _nearest_consumers(first, out, set(inside.values()))]
-    return GradientReport(rows, nodes, taylor_test(scalar, point, [mine[n] for n in names], seed), tolerance, feeds)
+    report = GradientReport(rows, nodes, taylor_test(scalar, point, [mine[n] for n in names], seed), tolerance, feeds)
+    failing = [j for j, row in enumerate(rows) if not row.passed]
+    if failing:
+        j = max(failing, key=lambda j: rows[j].relative)
+        report.sweep = step_sweep(scalar, point, j, rows[j].worst, float(mine[names[j]][rows[j].worst]), of=names[j])
+    return report
 
 
 def _nearest_consumers(tensor: Tensor, out: Tensor, named: set[Tensor]) -> list[Tensor]:

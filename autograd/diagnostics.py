@@ -71,8 +71,8 @@ def taylor_test(f: Scalar, point: Sequence[np.ndarray], gradient: Sequence[np.nd
     behind = [f([x - e * d for x, d in zip(point, direction, strict=True)]) for e in epsilons]
     remainders = [abs(a - f0 - e * slope) for a, e in zip(ahead, epsilons, strict=True)]
     symmetric = [abs(a - b - 2 * e * slope) for a, b, e in zip(ahead, behind, epsilons, strict=True)]
-    noise = 1e-14 * (abs(f0) + abs(slope) * epsilons[0] + 1e-300)  # some tens of roundings
-    order, symmetric_order = _order(remainders, noise), _order(symmetric, noise)
+    noise = 1e-14 * (abs(f0) + abs(slope) * epsilons[0] + 1e-300)  # some tens of roundings of f's value
+    order, symmetric_order = _order(remainders, _floor(remainders, noise)), _order(symmetric, _floor(symmetric, noise))
     if any(o is not None and o <= 1.2 for o in (order, symmetric_order)):
         verdict = "wrong"
     elif (order is None or order >= 1.8) and (symmetric_order is None or symmetric_order >= 2.5):
@@ -80,6 +80,13 @@ def taylor_test(f: Scalar, point: Sequence[np.ndarray], gradient: Sequence[np.nd
     else:
         verdict = "inconclusive"
     return Taylor(epsilons, remainders, symmetric, order, symmetric_order, verdict)
+
+
+def _floor(remainders: list[float], noise: float) -> float:
+    """The rounding floor of a series of remainders: at the smallest steps a right gradient's remainder is rounding
+    alone, which scales with the terms f sums, not with f's value (they may cancel to a small f), so the floor is
+    read there too: ten times the median of the last five, when that is above `noise`."""
+    return max(noise, 10 * float(np.median(remainders[-5:])))
 
 
 def _order(remainders: list[float], noise: float) -> float | None:
@@ -98,16 +105,18 @@ class Sweep:
     index: tuple[int, ...]
     claimed: float
     rows: list[tuple[float, float]]  # (step, finite difference)
+    of: str | None = None  # the input's name
 
     def format(self) -> str:
-        lines = [f"finite differences at index {self.index} by step size (claimed {self.claimed:.10g}):"]
+        where = f"of {self.of} " if self.of else ""
+        lines = [f"finite differences {where}at index {self.index} by step size (claimed {self.claimed:.10g}):"]
         lines += [f"  eps = {eps:.0e}   fd = {fd:.10g}   |fd − claimed| = {abs(fd - self.claimed):.2e}"
                   for eps, fd in self.rows]
         return "\n".join(lines)
 
 
 def step_sweep(f: Scalar, point: Sequence[np.ndarray], which: int, index: tuple[int, ...], claimed: float,
-               steps: Sequence[float] = tuple(10.0**-k for k in range(1, 11))) -> Sweep:
+               steps: Sequence[float] = tuple(10.0**-k for k in range(1, 11)), of: str | None = None) -> Sweep:
     """Central differences of f with respect to element `index` of input `which`, for each step size."""
     point = [np.array(x, np.float64) for x in point]
     rows = []
@@ -118,4 +127,4 @@ def step_sweep(f: Scalar, point: Sequence[np.ndarray], which: int, index: tuple[
             moved[which][index] += sign * eps
             values.append(f(moved))
         rows.append((eps, (values[0] - values[1]) / (2 * eps)))
-    return Sweep(index, float(claimed), rows)
+    return Sweep(index, float(claimed), rows, of)

@@ -1,4 +1,5 @@
-"""Optimizers with PyTorch's update rules (SGD with momentum, Adam), and clipping by global norm.
+"""Optimizers with PyTorch's update rules (SGD with momentum, Adam, RMSprop), and clipping by global norm or by
+value.
 
 They take `model.parameters()` (a dict of named Tensors, or any iterable of Tensors) and update `.data`
 in place from `.grad`; their state saves and loads as named arrays, for checkpoints.
@@ -37,8 +38,17 @@ def clip_grad_norm(params: Parameters, max_norm: float) -> float:
     return total
 
 
+def clip_grad_value(params: Parameters, clip_value: float) -> None:
+    """Clamp every gradient element to [−clip_value, clip_value] (torch.nn.utils.clip_grad_value_)."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_grad_value: clip_value must be positive, got {clip_value}")
+    for t in _named(params).values():
+        if t.grad is not None:
+            np.clip(t.grad, -clip_value, clip_value, out=t.grad)
+
+
 class Optimizer(ABC):
-    """What SGD and Adam share: named parameters, zero_grad, and state as named arrays."""
+    """What SGD, Adam and RMSprop share: named parameters, zero_grad, and state as named arrays."""
 
     def __init__(self, params: Parameters, lr: float) -> None:
         if not lr > 0:
@@ -61,16 +71,27 @@ class Optimizer(ABC):
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """State saved by `state_dict`, checked whole before any of it is taken: one ValueError names the key
+        that is missing, or of the wrong shape or type."""
+        who = type(self).__name__
+        for key, valid, expected in (("steps", lambda a: a.dtype.kind in "iu" and a >= 0, "a non-negative integer"),
+                                     ("lr", lambda a: a.dtype.kind in "iuf" and np.isfinite(a) and a > 0,
+                                      "a positive finite number")):
+            if key not in state:
+                raise ValueError(f"{who}: the state has no {key}")
+            array = np.asarray(state[key])
+            if array.shape != () or not valid(array):
+                raise ValueError(f"{who}: state {key} must be {expected}, got {array.dtype} of shape {array.shape}")
         buffers: dict[str, dict[str, np.ndarray]] = {}
         for key, array in state.items():
             if key in ("steps", "lr"):
                 continue
             kind, _, name = key.partition("/")
             if name not in self.params:
-                raise ValueError(f"{type(self).__name__}: state for unknown parameter {name!r}")
-            if array.shape != self.params[name].shape:
-                raise ValueError(f"{type(self).__name__}: state {key} has shape {array.shape}, "
-                                 f"expected {self.params[name].shape}")
+                raise ValueError(f"{who}: state for unknown parameter {name!r}")
+            if np.shape(array) != self.params[name].shape or np.asarray(array).dtype.kind not in "iuf":
+                raise ValueError(f"{who}: state {key} has {np.asarray(array).dtype} data of shape {np.shape(array)}, "
+                                 f"expected real numbers of shape {self.params[name].shape}")
             buffers.setdefault(kind, {})[name] = np.array(array, dtype=self.params[name].dtype)
         self.buffers = buffers
         self.steps = int(state["steps"])
@@ -86,6 +107,10 @@ class Optimizer(ABC):
     def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
         """Update one parameter from its gradient (self.steps already counts this step)."""
 
+    @abstractmethod
+    def state_kinds(self) -> tuple[str, ...]:
+        """The kinds of state a parameter has once it was updated (its buffers' names in `state_dict`)."""
+
 
 class SGD(Optimizer):
     """torch.optim.SGD: v ← μ v + (1 − dampening) g (v = g at the first step); p ← p − lr v (or g + μ v)."""
@@ -96,6 +121,9 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening 0")
         self.momentum, self.dampening, self.weight_decay, self.nesterov = momentum, dampening, weight_decay, nesterov
+
+    def state_kinds(self) -> tuple[str, ...]:
+        return ("momentum",) if self.momentum else ()
 
     def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
         g = grad + self.weight_decay * t.data if self.weight_decay else grad
@@ -119,6 +147,9 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
 
+    def state_kinds(self) -> tuple[str, ...]:
+        return ("exp_avg", "exp_avg_sq")
+
     def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
         beta1, beta2 = self.betas
         g = grad + self.weight_decay * t.data if self.weight_decay else grad
@@ -131,3 +162,45 @@ class Adam(Optimizer):
         correction2 = 1 - beta2**self.steps
         denominator = np.sqrt(v) / np.sqrt(correction2) + self.eps
         t.data -= (self.lr / correction1) * m / denominator
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop: v ← α v + (1 − α) g²; p ← p − lr g / (√v + ε), with momentum: b ← μ b + g / (√v + ε),
+    p ← p − lr b; centered: √(v − ḡ²) in place of √v, with ḡ ← α ḡ + (1 − α) g. v starts at zero, as in torch."""
+
+    def __init__(self, params: Parameters, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
+        super().__init__(params, lr)
+        # alpha = 1 would keep v at zero forever, so every step would divide by ε alone
+        for label, value, ok, expected in (("alpha", alpha, 0 <= alpha < 1, "in [0, 1)"),
+                                           ("eps", eps, eps >= 0, "≥ 0"),
+                                           ("momentum", momentum, momentum >= 0, "≥ 0"),
+                                           ("weight_decay", weight_decay, weight_decay >= 0, "≥ 0")):
+            if not ok:
+                raise ValueError(f"RMSprop: {label} must be {expected}, got {value}")
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, centered
+
+    def state_kinds(self) -> tuple[str, ...]:
+        optional = (("grad_avg", self.centered), ("momentum_buffer", self.momentum))
+        return ("square_avg", *(kind for kind, used in optional if used))
+
+    def _update(self, name: str, t: Tensor, grad: np.ndarray) -> None:
+        g = grad + self.weight_decay * t.data if self.weight_decay else grad
+        v = self._buffer("square_avg", name)
+        v *= self.alpha
+        v += (1 - self.alpha) * g * g
+        if self.centered:
+            mean = self._buffer("grad_avg", name)
+            mean *= self.alpha
+            mean += (1 - self.alpha) * g
+            denominator = np.sqrt(v - mean * mean) + self.eps
+        else:
+            denominator = np.sqrt(v) + self.eps
+        if self.momentum:
+            b = self._buffer("momentum_buffer", name)
+            b *= self.momentum
+            b += g / denominator
+            t.data -= self.lr * b
+        else:
+            t.data -= self.lr * g / denominator

@@ -2,3 +2,5 @@
 
 Run it with `lstm-autograd bench` (which unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for its own process).
 """
+
+import lstm.installed  # noqa: F401  (first: is `autograd` our engine?)

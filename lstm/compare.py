@@ -2,26 +2,34 @@
 
 Three tables. *Gradients*: one row per parameter and per input (xs, h0, c0). *Partials*: every local partial
 of the derivation, the hand line against the engine's own vector-Jacobian product along that edge of the
-graph, at every step. *Through time*: ∇h_t and ∇c_t at every step, after both paths have met.
+graph, at every step. *Through time*: ∇h_t and ∇c_t at every step, after both paths have met. When a row
+fails, the diagnosis follows (`Diagnosis`: the error's band, the Taylor remainder test, a step-size sweep).
+
+`compare(hand=...)` checks your own backward instead (`lstm.yours`); the module is callable, so
+`lstm.compare(...)` is `lstm.compare.compare(...)`.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import types
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, numerical_gradient
+from autograd import Tensor, numerical_gradient, taylor_test
+from autograd.diagnostics import Sweep, Taylor, band, describe_relative, relative_error, step_sweep
 from autograd.graph import named
 from lstm import hand
-from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula
-from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, STATES, Gate, NodeName, locate
+from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula, bptt
+from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, STATES, Gate, NodeName, locate
+from lstm.problem import TOLERANCES, Problem
 from lstm.sequence import LSTM
+from lstm.yours import HandReport, check
 
-# Stated tolerances: |hand − engine| ≤ HAND·max(1, |engine|);  |engine − finite difference| ≤ FD·max(1, |fd|)
-TOLERANCES = {"float64": {"hand": 1e-10, "fd": 1e-6}, "float32": {"hand": 1e-4, "fd": 2e-3}}
 THROUGH_TIME = (HIDDEN_STATE, CELL_STATE, *GATES)  # the outputs whose ∇ the "through time" table follows
 
 
@@ -38,10 +46,30 @@ class Row:
 
 
 @dataclass
+class Diagnosis:
+    """When the comparison fails: how wrong the worst gradient is by the usual bands, the Taylor remainder test of
+    the hand gradients (a verdict with no tolerance), and finite differences by step size at the worst element;
+    all in float64, of the same numbers."""
+
+    name: str | None  # the gradient of the worst element, None when every gradient row passes
+    index: tuple[int, ...]
+    relative: float
+    taylor: Taylor
+    sweep: Sweep | None
+
+    def format(self) -> list[str]:
+        lines = ["Diagnosis (finite differences and the Taylor test in float64)"]
+        if self.name is not None:
+            lines.append(f"{self.name} at index {self.index}: {describe_relative(self.relative)}")
+        return lines + [self.taylor.format(), *([self.sweep.format()] if self.sweep else [])]
+
+
+@dataclass
 class Report:
     settings: dict[str, Any]
     tolerances: dict[str, float]
     rows: list[Row]
+    diagnosis: Diagnosis | None = None  # when a row fails
 
     @property
     def passed(self) -> bool:
@@ -51,8 +79,14 @@ class Report:
         return [row for row in self.rows if not row.passed]
 
     def to_json(self) -> str:
+        d = self.diagnosis
+        diagnosis = None if d is None else {
+            "worst": d.name, "index": d.index, "relative": d.relative, "band": None if d.name is None else
+            band(d.relative), "taylor": {"verdict": d.taylor.verdict, "order": d.taylor.order,
+                                         "symmetric_order": d.taylor.symmetric_order}}
         return json.dumps({"passed": self.passed, "settings": self.settings, "tolerances": self.tolerances,
-                           "rows": [asdict(row) for row in self.rows]}, indent=2, ensure_ascii=False)
+                           "rows": [asdict(row) for row in self.rows], "diagnosis": diagnosis}, indent=2,
+                          ensure_ascii=False)
 
     def format(self) -> str:
         s = self.settings
@@ -62,6 +96,9 @@ class Report:
             f"tolerance: |hand − engine| ≤ {self.tolerances['hand']:g}·max(1, |engine|), "
             f"|engine − finite difference| ≤ {self.tolerances['fd']:g}·max(1, |fd|)",
         ]
+        if s["dtype"] == "float32":
+            lines.append("float32: the engine and the hand BPTT run in float32; finite differences in float64, of the "
+                         "same numbers")
         for table, title in (("gradients", "Gradients"), ("partials", "Local partials of the derivation"),
                              ("through time", "Through time")):
             rows = [r for r in self.rows if r.table == table]
@@ -73,40 +110,11 @@ class Report:
                 steps = f" at t = {', '.join(map(str, r.failing_steps))}" if r.failing_steps else ""
                 lines.append(f"{r.name:{width}}  {str(r.shape):>12}  {r.hand_vs_engine:13.2e}  {r.relative:9.2e}  "
                              f"{fd:>11}  {'pass' if r.passed else 'FAIL' + steps}")
+        if self.diagnosis is not None:
+            lines += ["", *self.diagnosis.format()]
         failing = self.failing()
         lines += ["", f"{len(self.rows) - len(failing)} passed, {len(failing)} failed"]
         return "\n".join(lines)
-
-
-@dataclass
-class Problem:
-    """One sequence, its parameters and the upstream gradients that define the loss."""
-
-    params: dict[str, np.ndarray]
-    xs: np.ndarray
-    h0: np.ndarray
-    c0: np.ndarray
-    dhs: np.ndarray
-    dh_T: np.ndarray
-    dc_T: np.ndarray
-
-    @classmethod
-    def random(cls, input_size: int, hidden_size: int, batch: int, length: int, seed: int, dtype: Any) -> Problem:
-        model = LSTM(input_size, hidden_size, dtype=dtype, seed=seed)
-        rng = np.random.default_rng(seed + 1)
-        draw = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
-        return cls(model.arrays(), draw(length, batch, input_size), draw(batch, hidden_size),
-                   draw(batch, hidden_size), draw(length, batch, hidden_size), draw(batch, hidden_size),
-                   draw(batch, hidden_size))
-
-    def astype(self, dtype: Any) -> Problem:
-        return Problem({k: v.astype(dtype) for k, v in self.params.items()},
-                       *(getattr(self, f).astype(dtype) for f in ("xs", "h0", "c0", "dhs", "dh_T", "dc_T")))
-
-    def loss(self) -> float:
-        """Σ_t hs_t·dhs_t + h_T·dh_T + c_T·dc_T, by the plain numpy forward pass."""
-        seq = hand.forward(self.params, self.xs, self.h0, self.c0)
-        return float((seq.h * self.dhs).sum() + (seq.h[-1] * self.dh_T).sum() + (seq.c[-1] * self.dc_T).sum())
 
 
 @dataclass
@@ -188,9 +196,18 @@ def compare(
     *,
     fd_samples: int = 24,
     derivation: Derivation = DERIVATION,
-) -> Report:
+    problem: Problem | None = None,
+    hand: Any = None,
+    layout: str = "own",
+    forward: Callable[..., Any] | None = None,
+) -> Report | HandReport:
     """Run one random sequence of `length` steps through the engine and the hand BPTT and check both; see the
     module doc. `derivation` is the hand BPTT's lines and flow: the correct one, or a variant such as a bug's.
+    `problem`: this sequence and loss instead of a random one (the sizes and dtype are then its own).
+
+    With `hand`, your own backward is checked instead of this library's (`lstm.yours.check`): a function in
+    `layout` own or pytorch (with its `forward`, optional), or a module with lstm_forward and lstm_backward for
+    cs231n; see `lstm.layouts` for the signatures. Its report is a `HandReport`.
     """
     dtype = np.dtype(dtype)
     if dtype.name not in TOLERANCES:
@@ -199,24 +216,66 @@ def compare(
                         ("length", length)):
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"compare: {label} must be a positive integer, got {size!r}")
+    if hand is not None:
+        if derivation is not DERIVATION:
+            raise ValueError("compare: give derivation or hand, not both")
+        return check(hand, layout, forward=forward, input_size=input_size, hidden_size=hidden_size, batch=batch,
+                     length=length, seed=seed, dtype=dtype, fd_samples=fd_samples)
     tol = TOLERANCES[dtype.name]
-    problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
+    if problem is None:
+        problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
+    else:
+        (length, batch, input_size), hidden_size = problem.xs.shape, problem.h0.shape[-1]
+        dtype, tol = problem.xs.dtype, TOLERANCES[problem.xs.dtype.name]
     run = run_engine(problem)
-    hand_grads, trace = hand.bptt(problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T,
-                                  problem.dc_T, derivation=derivation)
+    hand_grads, trace = bptt(problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T,
+                             problem.dc_T, derivation=derivation)
     rows = _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed)
     rows += _partial_rows(problem, run, derivation, tol, seed)
     rows += _time_rows(run, trace, length, tol)
     settings = {"input_size": input_size, "hidden_size": hidden_size, "batch": batch, "length": length, "seed": seed,
                 "dtype": dtype.name, "derivation": derivation.name}
-    return Report(settings, tol, rows)
+    report = Report(settings, tol, rows)
+    if not report.passed:
+        report.diagnosis = diagnose(problem, run, hand_grads, [r.name for r in report.failing()], seed)
+    return report
+
+
+def diagnose(problem: Problem, run: EngineRun, hand_grads: dict[str, np.ndarray], failing: list[str],
+             seed: int) -> Diagnosis:
+    """The diagnosis of a failed comparison, in float64 of the same numbers: the worst element among the failing
+    gradients (by the CS231n relative error), the Taylor test of all fifteen hand gradients, the sweep there."""
+    exact = problem.astype(np.float64)
+    point = [exact.params[name] if name in exact.params else getattr(exact, name) for name in GRADIENTS]
+
+    def loss(arrays: list[np.ndarray]) -> float:
+        params = dict(zip(NAMES, arrays[:len(NAMES)], strict=True))
+        return exact.replace(params=params, xs=arrays[-3], h0=arrays[-2], c0=arrays[-1]).loss()
+
+    mine = [hand_grads[name].astype(np.float64) for name in GRADIENTS]
+    worst, index, relative = None, (), 0.0
+    for name, grad in zip(GRADIENTS, mine, strict=True):
+        if name in failing:
+            at = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(grad - run.grads[name]))), grad.shape))
+            error = float(relative_error(grad[at], run.grads[name][at]))
+            if worst is None or error > relative:
+                worst, index, relative = name, at, error
+    sweep = None if worst is None else step_sweep(loss, point, GRADIENTS.index(worst), index,
+                                                  float(hand_grads[worst][index]), of=worst)
+    return Diagnosis(worst, index, relative, taylor_test(loss, point, mine, seed), sweep)
+
+
+def agreement(engine: np.ndarray, mine: np.ndarray, dtype: Any = np.float64) -> tuple[float, float, bool]:
+    """max |mine − engine|, the largest relative error, and whether the two agree within the stated tolerance:
+    the rule of every row of the report, for one array."""
+    diff = np.abs(mine - engine) if np.shape(mine) == np.shape(engine) else np.full(np.shape(engine), np.inf)
+    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
+    return float(diff.max()) if diff.size else 0.0, _relative(diff, engine), not _exceeds(diff, engine, tol).any()
 
 
 def disagreeing(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], dtype: Any = np.float64) -> list[str]:
     """The names whose hand gradient differs from the engine's beyond the stated tolerance."""
-    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
-    return [name for name, grad in mine.items()
-            if name in engine and _exceeds(np.abs(grad - engine[name]), engine[name], tol).any()]
+    return [name for name, grad in mine.items() if name in engine and not agreement(engine[name], grad, dtype)[2]]
 
 
 def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]:
@@ -275,3 +334,14 @@ def _time_rows(run, trace, length, tol) -> list[Row]:
                 failing.append(t)
         rows.append(Row("through time", f"∇{output.symbol}", engine.shape, worst, relative, None, not failing, failing))
     return rows
+
+
+class _CallableModule(types.ModuleType):
+    """`lstm.compare(...)` calls the function `compare`, while `lstm.compare` stays this module, so
+    `from lstm.compare import compare, Report` and `import lstm.compare as m` read as before."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report | HandReport:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from lstm.names import CELL, CELL_STATE, GATE, GATES, HIDDEN, HIDDEN_STATE, NAMES, Gate, NodeName
+from lstm.shapes import check_parameters
 
 Params = dict[str, np.ndarray]
 GRADIENTS = (*NAMES, "xs", "h0", "c0")  # the fifteen gradients `backward` returns
@@ -276,30 +277,80 @@ GATE_SECTIONS: tuple[GateSection, ...] = (input_gate, forget_gate, output_gate, 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _as_array(a: Any) -> np.ndarray | None:
-    return None if a is None else np.asarray(a)
+def as_array(value: Any, who: str) -> np.ndarray:
+    """A float32 or float64 array as given; numbers, lists, integers and booleans as float64. Anything else is
+    refused in the engine's words (complex data included), and an engine Tensor with how to pass its numbers."""
+    if hasattr(value, "data") and isinstance(value.data, np.ndarray) and not isinstance(value, np.ndarray):
+        raise TypeError(f"{who}: got a {type(value).__name__}; the hand BPTT takes numpy arrays: pass its .data "
+                        "(for a model's parameters, model.arrays(), not model.parameters())")
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise TypeError(f"{who}: expected numeric data of a regular shape, got {type(value).__name__}: {error}") \
+            from None
+    if array.dtype.kind == "c":  # the engine's words (autograd.tensor.as_float_array), which this module cannot import
+        raise TypeError(f"{who}: complex data is not supported (real float32 or float64 only), got {array.dtype}")
+    if array.dtype in (np.float32, np.float64):
+        return array
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    raise TypeError(f"{who}: expected numeric data (a number, a list of numbers or a numeric ndarray), "
+                    f"got {type(value).__name__} of dtype {array.dtype}")
 
 
-def _with_batch_axis(a: Any) -> np.ndarray | None:
-    return None if a is None else np.asarray(a)[..., None, :]
+def checked(params: Any, xs: Any, h0: Any, c0: Any, dhs: Any, dh_T: Any = None, dc_T: Any = None, *,
+            who: str = "hand.backward") -> tuple[Params, dict[str, np.ndarray | None]]:
+    """The arguments of `backward` as arrays, or one error naming the argument, the shape expected and the one
+    given: params the twelve names (W_x* (H, X), W_h* (H, H), b_* (H,)); xs (T, B, X) or (T, X); h0, c0, dh_T and
+    dc_T (B, H) or (H,); dhs like hs, (T, B, H) or (T, H)."""
+    if not hasattr(params, "keys"):
+        raise TypeError(f"{who}: params must be a dict of the twelve parameters {', '.join(NAMES)} "
+                        f"(model.arrays()), got {type(params).__name__}")
+    P = {name: as_array(value, f"{who}: params[{name!r}]") for name, value in params.items()}
+    X, H = check_parameters(P, f"{who}: params")
+    given = {"xs": xs, "h0": h0, "c0": c0, "dhs": dhs, "dh_T": dh_T, "dc_T": dc_T}
+    arrays = {name: None if value is None else as_array(value, f"{who}: {name}") for name, value in given.items()}
+    for name in ("xs", "h0", "c0", "dhs"):
+        if arrays[name] is None:
+            raise TypeError(f"{who}: {name} is None; expected an array")
+    if arrays["xs"].ndim not in (2, 3) or arrays["xs"].shape[-1] != X or len(arrays["xs"]) == 0:
+        raise ValueError(f"{who}: xs must have shape (T, B, X) or (T, X) with T ≥ 1 and X = {X}, "
+                         f"got {arrays['xs'].shape}")
+    T, *B, _ = arrays["xs"].shape
+    expected = {"h0": (*B, H), "c0": (*B, H), "dhs": (T, *B, H), "dh_T": (*B, H), "dc_T": (*B, H)}
+    letters = {"h0": "(B, H)", "c0": "(B, H)", "dhs": "(T, B, H)", "dh_T": "(B, H)", "dc_T": "(B, H)"}
+    for name, shape in expected.items():
+        if arrays[name] is not None and arrays[name].shape != shape:
+            form = letters[name] if B else letters[name].replace("B, ", "")
+            raise ValueError(f"{who}: {name} must have shape {form} = {shape} for xs {arrays['xs'].shape} and "
+                             f"H = {H}, got {arrays[name].shape}")
+    return P, arrays
+
+
+def _with_batch_axis(a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else a[..., None, :]
+
+
+def _same(a: np.ndarray | None) -> np.ndarray | None:
+    return a
 
 
 @np.errstate(under="ignore")  # gradients vanishing through time underflow to 0, as they should
 def bptt(params: Params, xs: Any, h0: Any, c0: Any, dhs: Any, dh_T: Any = None, dc_T: Any = None, *,
-         derivation: Derivation = DERIVATION) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+         derivation: Derivation = DERIVATION,
+         who: str = "hand.bptt") -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """`backward` by `derivation`'s lines and flow, and the trace: the gradient at h_t, c_t, each gate's output,
     p, q and v at every step, by the names the engine gives those tensors."""
-    P = {name: np.asarray(params[name]) for name in NAMES}
-    xs = np.asarray(xs)
-    single = xs.ndim == 2  # (T, X): one sequence without a batch axis
-    batched = _with_batch_axis if single else _as_array
-    xs_b, h0_b, c0_b, dhs_b = batched(xs), batched(h0), batched(c0), batched(dhs)
+    P, given = checked(params, xs, h0, c0, dhs, dh_T, dc_T, who=who)
+    single = given["xs"].ndim == 2  # (T, X): one sequence without a batch axis
+    batched = _with_batch_axis if single else _same
+    xs_b, h0_b, c0_b, dhs_b = (batched(given[name]) for name in ("xs", "h0", "c0", "dhs"))
     seq = forward(P, xs_b, h0_b, c0_b)
 
     grads: dict[str, np.ndarray] = {}
     inside = {k.key: {name: np.empty_like(seq.h) for name in ("p", "q", "v")} for k in GATES}
-    d_h_next = np.zeros_like(h0_b) if dh_T is None else batched(dh_T).copy()
-    d_c_next = np.zeros_like(c0_b) if dc_T is None else batched(dc_T).copy()
+    d_h_next = np.zeros_like(h0_b) if dh_T is None else batched(given["dh_T"]).copy()
+    d_c_next = np.zeros_like(c0_b) if dc_T is None else batched(given["dc_T"]).copy()
     trace: dict[str, np.ndarray] = {}
     for t in reversed(range(len(xs_b))):
         s = seq.at(t)
@@ -333,7 +384,8 @@ def backward(params: Params, xs: Any, h0: Any, c0: Any, dhs: Any, dh_T: Any = No
              dc_T: Any = None) -> dict[str, np.ndarray]:
     """Gradients of Σ_t hs_t·dhs_t + h_T·dh_T + c_T·dc_T: the twelve parameters, xs, h0 and c0 (`GRADIENTS`).
 
-    params maps the twelve names to arrays; xs (T, B, X) or (T, X); h0, c0 (B, H) or (H,); dhs like hs.
+    params maps the twelve names to arrays; xs (T, B, X) or (T, X); h0, c0 (B, H) or (H,); dhs like hs. Wrong
+    names, shapes or types are refused first, naming what was expected and what came (see `checked`).
     """
-    grads, _ = bptt(params, xs, h0, c0, dhs, dh_T, dc_T)
+    grads, _ = bptt(params, xs, h0, c0, dhs, dh_T, dc_T, who="hand.backward")
     return grads

@@ -27,6 +27,14 @@ class NodeName:
         scope = [] if self.step is None else [f"t{self.step}"]
         return "/".join([*scope, *([self.section] if self.section else []), self.symbol])
 
+    @property
+    def indexed(self) -> str:
+        """The symbol with its step's index written in: at step 3, h_{t-1} is h_{2} and x_t is x_{3}; symbols of
+        no step (W_xi, p) and names outside a sequence are unchanged."""
+        letter, _, subscript = self.symbol.partition("_")
+        steps = {} if self.step is None else {"t": self.step, "{t-1}": self.step - 1}  # x_t, h_{t-1}
+        return f"{letter}_{{{steps[subscript]}}}" if subscript in steps else self.symbol
+
     @classmethod
     def parse(cls, text: str) -> NodeName:
         """The inverse of `str`; a name written otherwise is all symbol, or section/symbol where it has a slash."""
@@ -77,11 +85,17 @@ GATES = (
 )
 GATE = {gate.key: gate for gate in GATES}
 NAMES = tuple(name for gate in GATES for name in (gate.W_x, gate.W_h, gate.b))  # the twelve parameters
+GATE_OF = {name: gate for gate in GATES for name in (gate.W_x, gate.W_h, gate.b)}  # W_hf → the forget gate
 
 # Orders of the gates' blocks when their rows are stacked into one matrix.
 DERIVATION_ORDER = "".join(gate.key for gate in GATES)  # i, f, o, g: the fused path's and the benchmark's
 TORCH_ORDER = "ifgo"  # torch.nn.LSTM's weight_ih, weight_hh, bias_ih, bias_hh
 CS231N_ORDER = DERIVATION_ORDER  # the Stanford CS231n assignment's Wx, Wh, b
+
+
+def stacked(order: str, hidden_size: int) -> dict[str, slice]:
+    """Each gate's block of H rows (or columns) in a stacking of the four in `order`, by gate key."""
+    return {key: slice(j * hidden_size, (j + 1) * hidden_size) for j, key in enumerate(order)}
 
 CELL = "cell state update"
 HIDDEN = "hidden state update"

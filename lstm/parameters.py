@@ -11,39 +11,32 @@ import numpy as np
 from autograd import Tensor
 from autograd.files import atomic_savez, load_npz
 from autograd.tensor import as_float_array
-from lstm.names import GATE, GATES, TORCH_ORDER
+from lstm.names import GATE, GATES, TORCH_ORDER, stacked
+from lstm.shapes import check_arrays, check_parameters, shapes
 
 
-def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
-    """The twelve parameters' shapes, in the derivation's order of names."""
-    return {name: shape for gate in GATES for name, shape in (
-        (gate.W_x, (hidden_size, input_size)), (gate.W_h, (hidden_size, hidden_size)), (gate.b, (hidden_size,)))}
+def stack_gates(arrays: dict[str, np.ndarray], order: str, kind: str) -> np.ndarray:
+    """The four gates' W_x, W_h or b (`kind`) stacked by rows in `order`, as PyTorch's weight_ih stacks W_x."""
+    return np.concatenate([arrays[GATE[key].parameter(kind)] for key in order])
 
 
-def check_arrays(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]], source: str) -> None:
-    """Missing, extra or misshapen arrays raise one ValueError that names every one of them."""
-    problems = [f"missing {name} {shape}" for name, shape in expected.items() if name not in arrays]
-    problems += [f"unexpected {name}" for name in arrays if name not in expected]
-    problems += [
-        f"{name} has shape {np.shape(arrays[name])}, expected {shape}"
-        for name, shape in expected.items()
-        if name in arrays and np.shape(arrays[name]) != shape
-    ]
-    if problems:
-        raise ValueError(f"{source}: " + "; ".join(problems))
+def checked_sizes(owner: str, input_size: Any, hidden_size: Any, dtype: Any) -> tuple[int, int, np.dtype]:
+    """The sizes as ints and the dtype, or a ValueError that names the owner, the argument and what came."""
+    for label, size in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{owner}: {label} must be a positive integer, got {size!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype}")
+    return int(input_size), int(hidden_size), dtype
 
 
 class LSTMParameters:
     """What the cell and the sequence model share: twelve named parameters of one dtype."""
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int | None = None):
-        for label, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"{type(self).__name__}: {label} must be a positive integer, got {size!r}")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {self.dtype}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size, self.hidden_size, self.dtype = checked_sizes(type(self).__name__, input_size, hidden_size,
+                                                                      dtype)
         # uniform(−1/√H, 1/√H) like PyTorch, drawn in the derivation's order of names
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(hidden_size)
@@ -70,9 +63,7 @@ class LSTMParameters:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, dtype: Any = None, source: str = "parameters"):
         """A model holding these twelve arrays; in their dtype when they are all float32, else in float64."""
-        if "W_xi" not in arrays or np.ndim(arrays["W_xi"]) != 2:
-            check_arrays(arrays, shapes(1, 1), source)  # names what is missing before sizes can be read
-        hidden_size, input_size = np.shape(arrays["W_xi"])
+        input_size, hidden_size = check_parameters(arrays, source)
         if dtype is None:
             single = all(np.asarray(a).dtype == np.float32 for a in arrays.values())
             dtype = np.float32 if single else np.float64
@@ -94,7 +85,7 @@ class LSTMParameters:
         expected = {"weight_hh": (4 * hidden_size, hidden_size), "bias_ih": (4 * hidden_size,),
                     "bias_hh": (4 * hidden_size,)}
         check_arrays({"weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}, expected, "from_stacked")
-        rows = {k: slice(j * hidden_size, (j + 1) * hidden_size) for j, k in enumerate(TORCH_ORDER)}
+        rows = stacked(TORCH_ORDER, hidden_size)
         arrays = {}
         for gate in GATES:
             arrays[gate.W_x] = weight_ih[rows[gate.key]]
@@ -104,11 +95,7 @@ class LSTMParameters:
 
     def to_stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) in PyTorch's layout; the summed bias sits in bias_ih."""
-        p = self.arrays()
-        torch_gates = [GATE[k] for k in TORCH_ORDER]
-        weight_ih = np.concatenate([p[gate.W_x] for gate in torch_gates])
-        weight_hh = np.concatenate([p[gate.W_h] for gate in torch_gates])
-        bias_ih = np.concatenate([p[gate.b] for gate in torch_gates])
+        weight_ih, weight_hh, bias_ih = (stack_gates(self.arrays(), TORCH_ORDER, kind) for kind in ("W_x", "W_h", "b"))
         return weight_ih, weight_hh, bias_ih, np.zeros_like(bias_ih)
 
     def save(self, path: str | os.PathLike) -> Path:

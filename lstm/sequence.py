@@ -13,6 +13,17 @@ from lstm.names import INPUT, NodeName
 from lstm.parameters import LSTMParameters
 
 
+def unroll(params: dict[str, Tensor], xs: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, State]:
+    """The cell over xs (T, B, X) or (T, X) from the state (h, c), term by term, with any twelve parameter
+    Tensors: the model's own, or ones cut from another layout's stacked weights."""
+    weights = oriented_weights(params, xs.ndim == 3)  # transposed once per sequence, not once per step
+    hs = []
+    for t in range(xs.shape[0]):
+        h, c = step(weights, xs[t].named(str(NodeName(t, None, INPUT))), h, c, t)
+        hs.append(h)
+    return stack(*hs, axis=0).named("hs"), (h, c)
+
+
 class LSTM(LSTMParameters):
     """`model(xs, state)` with xs (T, B, X) or (T, X) returns (hs, (h_T, c_T)).
 
@@ -32,13 +43,7 @@ class LSTM(LSTMParameters):
         h, c = as_state(self, state, xs.shape[1:-1], t=0)
         if self.fused:
             return self._fused(xs, h, c)
-        # transposed once per sequence, not once per step
-        weights = oriented_weights(self._params, xs.ndim == 3)
-        hs = []
-        for t in range(xs.shape[0]):
-            h, c = step(weights, xs[t].named(str(NodeName(t, None, INPUT))), h, c, t)
-            hs.append(h)
-        return stack(*hs, axis=0).named("hs"), (h, c)
+        return unroll(self._params, xs, h, c)
 
     def _fused(self, xs: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, State]:
         if xs.ndim == 3:

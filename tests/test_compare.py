@@ -67,8 +67,7 @@ def test_steps_stays_accepted_as_the_old_spelling_of_length_with_a_note(capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["settings"]["length"] == 2  # the note stays off stdout
     assert "--steps is the old spelling of --length T" in captured.err
-    with pytest.raises(SystemExit):
-        main(["compare", "--help"])
+    assert main(["compare", "--help"]) == 0
     assert "--steps" not in capsys.readouterr().out
 
 
@@ -81,7 +80,8 @@ def test_compare_command_json(capsys):
 
 def test_compare_command_reports_bad_sizes_without_a_traceback(capsys):
     assert main(["compare", "--batch", "0"]) == 2
-    assert "compare: error: compare: batch must be a positive integer, got 0" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("lstm-autograd compare: error: argument --batch: expected a positive integer, "
+                                       "got '0' (see lstm-autograd compare --help)\n")
 
 
 def test_ci_runs_the_test_command_the_readme_shows():
@@ -99,3 +99,25 @@ def test_the_derivation_document_covers_every_hand_line():
             assert f"`{line.key}` (`{field.name}`)" in text, field.name
     for erratum in "abcd":
         assert f"erratum ({erratum})" in text
+
+
+def test_a_failing_comparison_prints_the_diagnosis(capsys):
+    wrong = hand.DERIVATION.replace(
+        cell_dq_df=hand.Formula("cell state update", "q", "f_t", "c_t", lambda u, s, P, k: u * s.c))
+    report = compare(derivation=wrong)
+    d = report.diagnosis
+    assert d.taylor.verdict == "wrong" and d.name in {row.name for row in report.failing()}
+    assert d.sweep.of == d.name and d.sweep.index == d.index
+    text = report.format()
+    assert f"Diagnosis (finite differences and the Taylor test in float64)\n{d.name} at index {d.index}: relative " \
+           f"error {d.relative:.1e}: wrong" in text
+    assert "→ the gradient is wrong" in text and f"finite differences of {d.name} at index" in text
+    assert json.loads(report.to_json())["diagnosis"]["taylor"]["verdict"] == "wrong"
+    right = compare(length=2)
+    assert right.diagnosis is None and "Diagnosis" not in right.format()
+    assert json.loads(right.to_json())["diagnosis"] is None
+
+
+def test_a_float32_comparison_says_finite_differences_run_in_float64():
+    assert "finite differences in float64, of the same numbers" in compare(length=2, dtype="float32").format()
+    assert "finite differences in float64, of the same numbers" not in compare(length=2).format()

@@ -1,8 +1,11 @@
 """Diagnostics for failed checks, and checking a hand-written gradient function of any graph (a GRU here)."""
 
+import importlib.util
 import re
+from pathlib import Path
 
 import numpy as np
+import programs
 import pytest
 
 import autograd as ag
@@ -60,44 +63,13 @@ def test_a_failing_gradcheck_prints_the_diagnosis():
     assert "finite differences at index" in message
 
 
-# ---- your own gradient function, for any graph: a GRU step -------------------------------------------------
+# ---- your own gradient function, for any graph: the README's GRU step (docs/examples/gru.py) ---------------
 
-H, X = 3, 2
-
-
-def gru(x, h, W_z, U_z, W_r, U_r, W_n, U_n, R):
-    """One GRU step from the primitives, every tensor named as the hand derivation below calls it."""
-    z = ag.sigmoid((W_z @ x + U_z @ h).named("z_pre")).named("z")
-    r = ag.sigmoid((W_r @ x + U_r @ h).named("r_pre")).named("r")
-    n = ag.tanh((W_n @ x + r * (U_n @ h)).named("n_pre")).named("n")
-    h_next = ((1 - z) * n + z * h).named("h_next")
-    return (h_next * R).sum()
-
-
-def gru_backward(x, h, W_z, U_z, W_r, U_r, W_n, U_n, R, mistake=None):
-    sigmoid = lambda p: 1 / (1 + np.exp(-p))  # noqa: E731
-    z, r = sigmoid(W_z @ x + U_z @ h), sigmoid(W_r @ x + U_r @ h)
-    n = np.tanh(W_n @ x + r * (U_n @ h))
-    d_h_next = R
-    d_n = d_h_next * (1 - z)
-    d_z = d_h_next * (h - n)
-    d_n_pre = d_n * (1 - n * n) if mistake != "tanh derivative" else d_n * (1 - n)
-    d_r = d_n_pre * (U_n @ h)
-    d_z_pre = d_z * z * (1 - z)
-    d_r_pre = d_r * r * (1 - r) if mistake != "reset sigmoid" else d_r
-    d_h = d_h_next * z + U_z.T @ d_z_pre + U_r.T @ d_r_pre + U_n.T @ (d_n_pre * r)
-    return {"x": W_z.T @ d_z_pre + W_r.T @ d_r_pre + W_n.T @ d_n_pre, "h": d_h,
-            "W_z": np.outer(d_z_pre, x), "U_z": np.outer(d_z_pre, h), "W_r": np.outer(d_r_pre, x),
-            "U_r": np.outer(d_r_pre, h), "W_n": np.outer(d_n_pre, x), "U_n": np.outer(d_n_pre * r, h),
-            "R": (1 - z) * n + z * h, "h_next": d_h_next, "n": d_n, "z": d_z, "r": d_r, "n_pre": d_n_pre,
-            "z_pre": d_z_pre, "r_pre": d_r_pre}
-
-
-def gru_inputs(seed=0):
-    rng = np.random.default_rng(seed)
-    shapes = {"x": (X,), "h": (H,), "W_z": (H, X), "U_z": (H, H), "W_r": (H, X), "U_r": (H, H), "W_n": (H, X),
-              "U_n": (H, H), "R": (H,)}
-    return [Tensor(rng.standard_normal(shape), name=name) for name, shape in shapes.items()]
+EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "gru.py"
+_spec = importlib.util.spec_from_file_location("gru_example", EXAMPLE)
+gru_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gru_example)
+gru, gru_backward, gru_inputs = gru_example.gru, gru_example.gru_backward, gru_example.gru_inputs
 
 
 def test_a_right_hand_written_gru_backward_passes():
@@ -128,6 +100,80 @@ def test_check_gradients_names_what_it_cannot_use():
         check_gradients(gru, gru_inputs(), lambda *a: {k: v for k, v in gru_backward(*a).items() if k != "R"})
 
 
+def test_a_failing_check_prints_the_band_the_taylor_test_and_the_step_sweep():
+    right = check_gradients(gru, gru_inputs(1), gru_backward)
+    assert "diagnosis" not in right.format() and right.sweep is None
+    report = check_gradients(gru, gru_inputs(1), lambda *a: gru_backward(*a, mistake="reset sigmoid"))
+    text = report.format()
+    worst = max((row for row in report.inputs if not row.passed), key=lambda row: row.relative)
+    assert f"diagnosis (the engine and finite differences in float64)\n{worst.name} at index {worst.worst}: " \
+           f"relative error {worst.relative:.1e}: wrong" in text
+    assert report.taylor.format() in text and text.count("\n  ε = ") == len(report.taylor.epsilons[::3])
+    assert (report.sweep.of, report.sweep.index) == (worst.name, worst.worst)
+    mine = gru_backward(*[x.data for x in gru_inputs(1)], mistake="reset sigmoid")[worst.name][worst.worst]
+    engine = gru_backward(*[x.data for x in gru_inputs(1)])[worst.name][worst.worst]
+    assert report.sweep.claimed == mine
+    assert abs(dict(report.sweep.rows)[1e-5] - engine) < 1e-9  # the sweep's best steps find the true value
+    assert f"finite differences of {worst.name} at index {worst.worst} by step size (claimed {mine:.10g}):" in text
+
+
+def test_a_long_list_of_intermediates_is_cut_after_the_first_departure():
+    right = check_gradients(gru, gru_inputs(1), gru_backward)
+    assert right.tables(most_nodes=3)[-1] == "… 7 intermediates: 7 pass, 0 fail"
+    assert "h_next" in "\n".join(right.tables()) and "h_next" not in "\n".join(right.tables(most_nodes=3))
+    wrong = check_gradients(gru, gru_inputs(1), lambda *a: gru_backward(*a, mistake="reset sigmoid"))
+    lines = wrong.tables(most_nodes=3)
+    assert lines[-2].startswith("r_pre") and lines[-1] == "… and 2 more intermediates further back: 2 pass, 0 fail"
+    assert len(wrong.tables(most_nodes=7)) == len(wrong.tables())  # short enough: nothing is cut
+
+
+def test_a_float32_gradcheck_says_it_ran_in_float64():
+    wrong = ag.Primitive("wrong_tanh", "tanh", np.tanh, (ag.Partial("1−tanh²", lambda u, ans, x: u * (1 - ans)),))
+    for dtype, said in ((np.float32, True), (np.float64, False)):
+        x = Tensor(np.array([0.3, -0.2], dtype), requires_grad=True, name="x")
+        with pytest.raises(AssertionError) as failure:
+            gradcheck(lambda x: (wrong(x) * np.array([1.0, 2.0])).sum(), [x])
+        assert ("the check ran in float64: the float32 inputs were converted first" in str(failure.value)) == said
+
+
+def test_the_taylor_test_reads_rounding_where_the_terms_are_larger_than_the_value():
+    # f is linear and its value small, but it is computed through terms of 1e3 that cancel: its rounding is that
+    # of 1e3, far above 1e-14·|f|; a right gradient must not read as wrong for it (the fuzzer's program 1127)
+    def f(arrays):
+        return float(np.sum((arrays[0] + 1e3) - 1e3) * 1e-2)
+
+    x = np.random.default_rng(0).standard_normal(6)
+    assert taylor_test(f, [x], [np.full(6, 1e-2)]).verdict == "right"
+    assert taylor_test(f, [x], [np.full(6, 1e-2) + 1e-4 * np.eye(6)[2]]).verdict == "wrong"
+
+
+def test_the_taylor_test_separates_right_from_wrong_gradients_on_the_fuzzers_programs():
+    """The engine's gradients of the float64 programs (which tests/test_fuzz.py holds to central differences and
+    torch) are right; the same with one element moved by 1e-3 or 1e-5 of the gradients' scale are wrong. (A float32
+    program's gradients are right only to float32, which the test, in float64, rightly sees.)"""
+    checked = 0
+    for seed in range(0, 1500, 5):  # a fifth of the fuzzer's programs, from all of its range
+        if any(leaf.data.dtype != np.float64 for leaf in programs.generate(seed).leaves):
+            continue
+        loss, leaves, grads = programs.loss_and_gradients(seed)
+        used = [k for k, g in enumerate(grads) if g is not None]  # leaves that require grad; the rest stay put
+
+        def f(arrays, leaves=leaves, used=used, loss=loss):
+            return loss([dict(zip(used, arrays, strict=True)).get(k, x) for k, x in enumerate(leaves)])
+
+        point, right = [leaves[k] for k in used], [grads[k] for k in used]
+        assert taylor_test(f, point, right, seed=seed).verdict == "right", seed
+        rng = np.random.default_rng(seed)
+        scale = max(1.0, *(float(np.abs(g).max(initial=0.0)) for g in right))
+        for size in (1e-3, 1e-5):
+            wrong = [g.copy() for g in right]
+            j = int(rng.integers(len(wrong)))
+            wrong[j].flat[int(rng.integers(wrong[j].size))] += size * scale
+            assert taylor_test(f, point, wrong, seed=seed).verdict == "wrong", (seed, size)
+        checked += 1
+    assert checked > 150
+
+
 # ---- the report of check_gradients, and what it checks ------------------------------------------------------
 
 ROW = (r"(?P<name>\S+) +(?P<shape>\([\d, ]*\)) +(?P<diff>\d\.\d\de[+-]\d\d) +(?P<relative>\d\.\de[+-]\d\d) +"
@@ -154,8 +200,11 @@ def test_the_report_reads_as_two_tables_the_first_departure_and_a_count():
     assert failed == 5 and lines[k:] == [
         "", "first departure, walking back from the output: r_pre",
         "the gradient at r, which it feeds, is right: the mistake is in the partial between them",
-        "", report.taylor.format().splitlines()[0],
+        "", *"\n".join(report.diagnosis()).split("\n"),
         "", f"{len(report.inputs) + len(report.nodes) - failed} passed, {failed} failed"]
+    right = check_gradients(gru, gru_inputs(1), gru_backward)
+    assert right.format().split("\n")[-4:] == ["", right.taylor.format().splitlines()[0], "",
+                                                 f"{len(right.inputs) + len(right.nodes)} passed, 0 failed"]
 
 
 def test_each_row_holds_the_input_its_worst_element_and_the_errors_there():

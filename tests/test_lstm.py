@@ -187,3 +187,80 @@ def test_wrong_input_width_and_state_shape_name_expected_and_given():
         LSTM(3, 4)(np.ones(3))
     with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
         LSTM(3, 0)
+
+
+def test_load_of_a_training_checkpoint_says_where_the_parameters_are(tmp_path):
+    arrays = {f"lstm/{name}": a for name, a in LSTM(3, 4, seed=0).arrays().items()}
+    arrays |= {"readout/W": np.ones((1, 4)), "readout/b": np.ones(1), "meta/step": np.array(3)}
+    np.savez(tmp_path / "checkpoint.npz", **arrays)
+    with pytest.raises(ValueError) as caught:
+        LSTM.load(tmp_path / "checkpoint.npz")
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'checkpoint.npz'}: none of the twelve parameters W_xi, W_hi")
+    assert "they are under 'lstm/' here (a training checkpoint keeps the LSTM's this way); it holds 15 arrays" \
+        in message
+    assert "(1, 1)" not in message and "unexpected" not in message
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"W_xi": None}, r"w.npz: missing W_xi \(4, 3\)$"),
+    ({"W_xi": np.ones(3)}, r"w.npz: W_xi has shape \(3,\), expected \(4, 3\)$"),
+    ({"W_xi": None, "W_xf": None, "W_xo": None, "W_xg": None},
+     r"w.npz: missing W_xi \(4, X\); missing W_xf \(4, X\); missing W_xo \(4, X\); missing W_xg \(4, X\)$"),
+])
+def test_one_missing_or_misshapen_array_is_named_alone(tmp_path, change, expected):
+    arrays = LSTM(3, 4, seed=0).arrays() | change
+    np.savez(tmp_path / "w.npz", **{name: a for name, a in arrays.items() if a is not None})
+    with pytest.raises(ValueError, match=expected):
+        LSTM.load(tmp_path / "w.npz")
+
+
+def hand_arguments(**changes):
+    model = LSTM(3, 4, seed=0)
+    arguments = dict(params=model.arrays(), xs=np.ones((5, 2, 3)), h0=np.zeros((2, 4)), c0=np.zeros((2, 4)),
+                     dhs=np.ones((5, 2, 4)))
+    return arguments | changes
+
+
+@pytest.mark.parametrize("changes, error, expected", [
+    (dict(dhs=np.ones((6, 2, 4))), ValueError,
+     r"dhs must have shape \(T, B, H\) = \(5, 2, 4\) for xs \(5, 2, 3\) and H = 4, got \(6, 2, 4\)"),
+    (dict(dhs=np.ones((5, 2, 1))), ValueError, r"dhs must have shape \(T, B, H\) = \(5, 2, 4\).*got \(5, 2, 1\)"),
+    (dict(h0=np.zeros(4)), ValueError, r"h0 must have shape \(B, H\) = \(2, 4\) .* got \(4,\)"),
+    (dict(c0=np.zeros((3, 4))), ValueError, r"c0 must have shape \(B, H\) = \(2, 4\) .* got \(3, 4\)"),
+    (dict(dh_T=np.zeros((2, 5))), ValueError, r"dh_T must have shape \(B, H\) = \(2, 4\) .* got \(2, 5\)"),
+    (dict(dc_T=np.zeros(4)), ValueError, r"dc_T must have shape"),
+    (dict(xs=np.ones((5, 2, 2))), ValueError,
+     r"xs must have shape \(T, B, X\) or \(T, X\) with T ≥ 1 and X = 3, got \(5, 2, 2\)"),
+    (dict(xs=np.ones((0, 2, 3))), ValueError, r"xs must .* with T ≥ 1 and X = 3, got \(0, 2, 3\)"),
+    (dict(params=LSTM(3, 4).parameters()), TypeError,
+     r"params\['W_xi'\]: got a Tensor; the hand BPTT takes numpy arrays: pass its .data \(for a model's "
+     r"parameters, model.arrays\(\), not model.parameters\(\)\)"),
+    (dict(xs=Tensor(np.ones((5, 2, 3)))), TypeError, r"xs: got a Tensor; .* pass its .data"),
+    (dict(params=[1, 2]), TypeError, "params must be a dict of the twelve parameters W_xi, .* got list"),
+    (dict(params={name: np.zeros((4, 3)) for name in ("W_xi", "W_xq")}), ValueError,
+     r"params: missing W_hi \(4, 4\);.* unexpected W_xq"),
+    (dict(xs=np.ones((5, 2, 3)) * 1j), TypeError, "xs: complex data is not supported"),
+    (dict(dhs="ones"), TypeError, "dhs: expected numeric data"),
+    (dict(h0=None), TypeError, "h0 is None; expected an array"),
+    (dict(dhs=[[1.0], [1.0, 2.0]]), TypeError, "dhs: expected numeric data of a regular shape"),
+])
+def test_hand_backward_checks_its_arguments_first(changes, error, expected):
+    with pytest.raises(error, match="^hand.backward: " + expected):
+        hand.backward(**hand_arguments(**changes))
+
+
+def test_hand_backward_refuses_complex_data_in_the_engines_words():
+    with pytest.raises(TypeError) as engine:
+        Tensor(np.ones(3) * 1j)
+    with pytest.raises(TypeError) as mine:
+        hand.backward(**hand_arguments(xs=np.ones((5, 2, 3)) * 1j))
+    assert str(mine.value).removeprefix("hand.backward: xs: ") == str(engine.value).removeprefix("Tensor: ")
+
+
+def test_hand_backward_takes_numbers_lists_and_integers():
+    arguments = hand_arguments()
+    listed = hand_arguments(xs=arguments["xs"].astype(int).tolist(), dhs=arguments["dhs"].tolist(), h0=0 * np.ones(
+        (2, 4), dtype=np.int32))
+    for name, grad in hand.backward(**listed).items():
+        np.testing.assert_array_equal(grad, hand.backward(**arguments)[name])

@@ -54,3 +54,13 @@ def test_locate_a_symbol_of_the_derivation():
     assert locate("c_t", "hidden state update", 2) == NodeName(2, "cell state update", "c_t")
     assert locate("h_{t-1}", forget.section, 2, forget) == NodeName(1, "hidden state update", "h_t")
     assert locate("x_t", forget.section, 2, forget) == NodeName(2, None, "x_t")
+
+
+def test_a_symbol_with_its_steps_index_written_in():
+    assert NodeName(3, "forget gate", "f_t").indexed == "f_{3}"
+    assert NodeName(3, None, "x_t").indexed == "x_{3}"
+    assert str(HIDDEN_STATE.before(3)) == "t2/hidden state update/h_t"
+    assert NodeName.parse(str(HIDDEN_STATE.before(3))).indexed == "h_{2}"  # what step 3 reads as h_{t−1}
+    assert NodeName.parse(str(CELL_STATE.before(0))).indexed == "c_{-1}"  # the initial state, before step 0
+    assert NodeName(3, "forget gate", "p").indexed == "p"
+    assert NodeName(None, None, "W_xi").indexed == "W_xi" and NodeName(None, None, "h_t").indexed == "h_t"

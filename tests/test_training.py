@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor
-from autograd.optim import SGD, Adam, clip_grad_norm
+from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 from lstm import hand
 from lstm.names import HIDDEN_STATE
 from lstm_autograd.cli import main
@@ -56,19 +56,92 @@ def test_adam_matches_a_hand_computed_step():
     np.testing.assert_allclose(w.data, expected, rtol=1e-12)
 
 
-def test_adam_matches_pytorch_when_installed():
+def steps_match_pytorch(optimizer, **options):
+    """Six steps of ours and of torch.optim's namesake from the same start and gradients end at the same point."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    start, grads = rng.standard_normal(5), rng.standard_normal((4, 5))
+    start, grads = rng.standard_normal(5), rng.standard_normal((6, 5))
     mine = parameter(start, grads[0])
     theirs = torch.tensor(start, requires_grad=True)
-    ours, reference = Adam([mine], lr=0.05, weight_decay=0.1), torch.optim.Adam([theirs], lr=0.05, weight_decay=0.1)
+    ours, reference = optimizer([mine], **options), getattr(torch.optim, optimizer.__name__)([theirs], **options)
     for g in grads:
         mine.grad = g.copy()
         theirs.grad = torch.tensor(g)
         ours.step()
         reference.step()
     np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-12)
+
+
+def test_adam_matches_pytorch_when_installed():
+    steps_match_pytorch(Adam, lr=0.05, weight_decay=0.1)
+
+
+def test_rmsprop_matches_a_hand_computed_step():
+    w = parameter([1.0, -1.0], [0.1, -0.3])
+    opt = RMSprop([w], lr=0.01, alpha=0.9)
+    opt.step()  # v = 0.1 g², so the first step is lr·g / (√0.1 |g| + ε)
+    v = 0.1 * np.array([0.01, 0.09])
+    expected = np.array([1.0, -1.0]) - 0.01 * np.array([0.1, -0.3]) / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(w.data, expected, rtol=1e-12)
+    w.grad = np.array([0.2, 0.2])
+    opt.step()
+    v = 0.9 * v + 0.1 * np.array([0.04, 0.04])
+    np.testing.assert_allclose(w.data, expected - 0.01 * 0.2 / (np.sqrt(v) + 1e-8), rtol=1e-12)
+
+
+def test_rmsprop_momentum_centered_and_weight_decay_by_hand():
+    w = parameter([2.0], [1.0])
+    opt = RMSprop([w], lr=0.1, alpha=0.5, eps=0.0, weight_decay=0.5, momentum=0.5, centered=True)
+    opt.step()  # g = 1 + 0.5·2 = 2; v = 0.5·4 = 2; ḡ = 0.5·2 = 1; b = g / √(v − ḡ²) = 2
+    np.testing.assert_allclose(w.data, [2 - 0.1 * 2])
+    w.grad = np.array([0.0])
+    opt.step()  # g = 0.9; v = 1 + 0.405; ḡ = 0.5 + 0.45; b = 0.5·2 + 0.9 / √(v − ḡ²)
+    b = 1 + 0.9 / np.sqrt(1.405 - 0.95**2)
+    np.testing.assert_allclose(w.data, [1.8 - 0.1 * b], rtol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"centered": True}, {"weight_decay": 0.1},
+                                     {"momentum": 0.5, "centered": True, "weight_decay": 0.01, "eps": 1e-4}])
+def test_rmsprop_matches_pytorch_when_installed(options):
+    steps_match_pytorch(RMSprop, lr=0.05, alpha=0.9, **options)
+
+
+def test_rmsprop_state_saves_and_restores_like_adams():
+    grads = np.random.default_rng(0).standard_normal((4, 3))
+    straight, resumed = parameter(np.zeros(3), grads[0]), parameter(np.zeros(3), grads[0])
+    first = RMSprop([straight], lr=0.1, momentum=0.5, centered=True)
+    for g in grads:
+        straight.grad = g.copy()
+        first.step()
+    second = RMSprop([resumed], lr=0.1, momentum=0.5, centered=True)
+    for g in grads[:2]:
+        resumed.grad = g.copy()
+        second.step()
+    state = second.state_dict()
+    assert set(state) == {"steps", "lr", "square_avg/0", "grad_avg/0", "momentum_buffer/0"}
+    third = RMSprop([resumed], lr=0.1, momentum=0.5, centered=True)
+    third.load_state_dict(state)
+    for g in grads[2:]:
+        resumed.grad = g.copy()
+        third.step()
+    np.testing.assert_array_equal(resumed.data, straight.data)
+
+
+@pytest.mark.parametrize("option, value, message", [("alpha", 1.0, "alpha must be in \\[0, 1\\), got 1.0"),
+                                                     ("eps", -1.0, "eps must be ≥ 0"),
+                                                     ("momentum", -0.5, "momentum must be ≥ 0"),
+                                                     ("weight_decay", -1.0, "weight_decay must be ≥ 0")])
+def test_rmsprop_refuses_bad_options(option, value, message):
+    with pytest.raises(ValueError, match=f"RMSprop: {message}"):
+        RMSprop([parameter([1.0], [1.0])], **{option: value})
+
+
+def test_clipping_by_value():
+    a = parameter([0.0, 0.0, 0.0], [3.0, -0.5, -4.0])
+    clip_grad_value([a], 1.0)
+    np.testing.assert_array_equal(a.grad, [1.0, -0.5, -1.0])
+    with pytest.raises(ValueError, match="clip_value must be positive, got 0"):
+        clip_grad_value([a], 0)
 
 
 def test_clipping_by_global_norm():
@@ -201,5 +274,5 @@ def test_train_command_errors(tmp_path, capsys):
     assert main(["train", "adding", "--resume", "--steps", "1"]) == 2
     assert "--resume needs --checkpoint" in capsys.readouterr().err
     assert main(["train", "adding", "--every", "0", "--steps", "1"]) == 2
-    assert "every must be a positive number of steps, got 0" in capsys.readouterr().err
+    assert "argument --every: expected a positive integer, got '0'" in capsys.readouterr().err
     assert CharacterModel("x" * 40, 8).input_size == 1

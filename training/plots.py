@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograd.files import atomic_write
+from autograd.files import atomic_write, check_folder
 from training.train import Trainer
 
 
@@ -25,13 +25,14 @@ def pyplot():
     return plt
 
 
-def _figure(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw) -> Path:
-    """One log-scale plot: `draw(ax)` adds the lines; the file is written beside its destination and renamed."""
+def plot(path: str | os.PathLike, title: str, xlabel: str, ylabel: str, draw, *, yscale: str = "log") -> Path:
+    """One plot, log-scale unless asked: `draw(ax)` adds the lines; the file is written beside its destination and
+    renamed."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     try:
         draw(ax)
-        ax.set_yscale("log")
+        ax.set_yscale(yscale)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -52,7 +53,7 @@ def loss_curve(losses: Sequence[float], path: str | os.PathLike, title: str = "t
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1:], smooth, color="#08519c", label=f"mean of {window}")
 
-    return _figure(path, title, "step", "loss", draw)
+    return plot(path, title, "step", "loss", draw)
 
 
 def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> Path:
@@ -60,7 +61,7 @@ def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike,
         for label, values in norms.items():
             ax.plot(np.arange(len(values)), values, marker=".", label=label)
 
-    return _figure(path, title, "step t", "‖∂L/∂h_t‖", draw)
+    return plot(path, title, "step t", "‖∂L/∂h_t‖", draw)
 
 
 def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.PathLike) -> list[Path]:
@@ -69,7 +70,7 @@ def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.Path
     xs, targets = trained.task.batch(8, np.random.default_rng([settings.seed, 0]))
     norms = {name: trainer.gradient_through_time(xs, targets)
              for name, trainer in (("untrained", untrained), (f"trained, {trained.step} steps", trained))}
-    folder = Path(folder)
+    folder = check_folder(folder)
     return [loss_curve(trained.losses, folder / "loss.svg", f"{settings.task}: training loss"),
             gradient_through_time(norms, folder / "gradient-through-time.svg",
                                   f"{settings.task}: ‖∂L/∂h_t‖ through time")]

@@ -44,8 +44,8 @@ class AddingProblem:
         return np.stack([values, markers], axis=-1), targets[:, None]
 
     def loss(self, model: LSTM, readout: Linear, xs: np.ndarray, targets: np.ndarray) -> Tensor:
-        hs, (h_T, _) = model(xs.astype(model.dtype))
-        return mse(readout(h_T), targets.astype(model.dtype))
+        hs, _ = model(xs.astype(model.dtype))  # hs[−1] is h_T for the LSTM and the tanh RNN alike
+        return mse(readout(hs[-1]), targets.astype(model.dtype))
 
 
 def zen_of_python() -> str:
@@ -82,6 +82,11 @@ class CharacterModel:
             raise ValueError(f"character model: {path} is not UTF-8 text ({error})") from None
 
     @property
+    def prompt(self) -> str:
+        """What samples start from: the text's first word (at most 20 characters)."""
+        return self.text.split(maxsplit=1)[0][:20] if self.text.strip() else self.text[:1]
+
+    @property
     def input_size(self) -> int:
         return len(self.alphabet)
 
@@ -107,12 +112,12 @@ class CharacterModel:
         codes = [self.alphabet.index(c) for c in prompt if c in self.alphabet] or [0]
         out = []
         with no_grad():
-            _, state = model(self.one_hot(np.array(codes))[:, None, :].astype(model.dtype))
+            hs, state = model(self.one_hot(np.array(codes))[:, None, :].astype(model.dtype))
             code = codes[-1]
             for _ in range(count):
-                logits = readout(state[0]).data[0] / temperature
+                logits = readout(hs[-1]).data[0] / temperature
                 p = np.exp(logits - logits.max())
                 code = int(rng.choice(len(p), p=p / p.sum()))
                 out.append(self.alphabet[code])
-                _, state = model(self.one_hot(np.array([[code]])).astype(model.dtype), state)
+                hs, state = model(self.one_hot(np.array([[code]])).astype(model.dtype), state)
         return "".join(out)

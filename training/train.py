@@ -2,78 +2,188 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from autograd import no_grad
-from autograd.files import atomic_savez, load_npz
+from autograd import Tensor, no_grad
+from autograd.files import atomic_savez, check_destination, load_npz
 from autograd.graph import named
-from autograd.optim import SGD, Adam, clip_grad_norm
+from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 from lstm import LSTM
 from lstm.names import HIDDEN_STATE
+from lstm.rnn import RNN
+from training.long_range import CopyMemory, EmbeddedReber
 from training.readout import Linear
 from training.tasks import AddingProblem, CharacterModel
+
+TASKS = ("adding", "chars", "copy", "reber")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
 
 @dataclass
 class Settings:
-    task: str = "adding"  # "adding" or "chars"
-    length: int = 50  # T: the adding problem's sequence length, the character model's window
+    task: str = "adding"  # one of TASKS
+    length: int = 50  # T: the adding problem's sequence length, the character model's window, the copy's lag
     hidden_size: int = 32
     batch: int = 32
     steps: int = 1000
     lr: float = 0.01
-    optimizer: str = "adam"  # "adam" or "sgd" (with momentum 0.9)
-    clip: float = 1.0  # global gradient norm; 0 turns clipping off
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    clip: float = 1.0  # 0 turns clipping off
     seed: int = 0
     text: str | None = None  # the character model's text file; None: the Zen of Python
+    model: str = "lstm"  # or "rnn", the plain tanh RNN
+    dtype: str = "float64"  # or "float32"
+    clip_by: str = "norm"  # "norm": the global norm of all gradients; "value": every element
+    momentum: float | None = None  # SGD's (None: 0.9) or RMSprop's (None: 0)
+    alpha: float = 0.99  # RMSprop's smoothing constant (its "decay")
+    init: str = "pytorch"  # "pytorch": uniform(±1/√H); "glorot": uniform(±√(6/(fan_in + fan_out))), biases 0
+    forget_bias: float | None = None  # the LSTM's b_f at the start (None: as `init` draws it)
+    evaluate_every: int = 0  # steps between held-out evaluations; 0: only at the end
+    target: float | None = None  # stop once the held-out loss is at most this (and a task's "solved" stops too)
 
-    # what a checkpoint must agree on to be resumed (steps, lr and the like may change)
-    SHAPE_KEYS = ("task", "length", "hidden_size", "optimizer", "text")
+    # what a resumed run may change: the total, and when it evaluates and stops; it trains exactly as the
+    # uninterrupted run would
+    RESUMABLE = ("steps", "evaluate_every", "target")
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, naming the setting and the value given."""
+        for key, least in (("length", 1), ("hidden_size", 1), ("batch", 1), ("steps", 1), ("seed", 0),
+                           ("evaluate_every", 0)):
+            if not _integer(getattr(self, key)) or getattr(self, key) < least:
+                kind = "a positive integer" if least else "a non-negative integer"
+                raise ValueError(f"train: {key} must be {kind}, got {getattr(self, key)!r}")
+        choices = {"task": TASKS, "optimizer": OPTIMIZERS, "model": ("lstm", "rnn"), "dtype": ("float64", "float32"),
+                   "clip_by": ("norm", "value"), "init": ("pytorch", "glorot")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"train: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        numbers = [("lr", lambda x: x > 0, "a positive finite number"),
+                   ("clip", lambda x: x >= 0, "a finite number ≥ 0 (0: no clipping)"),
+                   ("alpha", lambda x: 0 <= x < 1, "a number in [0, 1)"),
+                   ("momentum", lambda x: 0 <= x < 1, "a number in [0, 1)"),
+                   ("target", lambda x: x > 0, "a positive finite number"),
+                   ("forget_bias", lambda x: True, "a finite number")]
+        for key, valid, expected in numbers:
+            value = getattr(self, key)
+            if value is None and key in ("momentum", "target", "forget_bias"):
+                continue
+            if not _real(value) or not math.isfinite(value) or not valid(value):
+                raise ValueError(f"train: {key} must be {expected}, got {value!r}")
+        if self.forget_bias is not None and self.model != "lstm":
+            raise ValueError(f"train: forget_bias is the LSTM's; the {self.model} has no forget gate")
+        if self.text is not None and self.task != "chars":
+            raise ValueError(f"train: text applies to the chars task only, not {self.task}")
 
 
-def make_task(settings: Settings) -> AddingProblem | CharacterModel:
+def _integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _json(arrays: dict[str, np.ndarray], key: str, kind: type, path: str | os.PathLike) -> Any:
+    """The JSON a checkpoint holds at `key`, of `kind`, or one ValueError naming the file and the key."""
+    try:
+        value = json.loads(str(arrays[key]))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: {key} is not JSON ({error})") from None
+    if not isinstance(value, kind):
+        names = {dict: "object", list: "array"}
+        raise ValueError(f"{path}: {key} must be a JSON {names[kind]}, got {names.get(type(value), 'a value')}")
+    return value
+
+
+def saved_settings(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Settings:
+    """The settings a checkpoint's run was made with, or one ValueError naming the file and what is wrong. A
+    setting the checkpoint does not hold (it predates the setting) was that setting's default."""
+    if "meta/settings" not in arrays:
+        raise ValueError(f"{path}: not a training checkpoint (it has no meta/settings; it holds "
+                         f"{', '.join(list(arrays)[:6])}{', …' if len(arrays) > 6 else ''})")
+    saved = _json(arrays, "meta/settings", dict, path)
+    unknown = sorted(set(saved) - {field.name for field in fields(Settings)})
+    if unknown:
+        raise ValueError(f"{path}: meta/settings has settings this version does not know: {', '.join(unknown)}")
+    settings = Settings(**saved)
+    try:
+        settings.check()
+    except ValueError as error:
+        raise ValueError(f"{path}: meta/settings: {str(error).removeprefix('train: ')}") from None
+    return settings
+
+
+def make_task(settings: Settings) -> AddingProblem | CharacterModel | CopyMemory | EmbeddedReber:
     if settings.task == "adding":
         return AddingProblem(settings.length)
     if settings.task == "chars":
         return CharacterModel.from_file(settings.text, settings.length)
-    raise ValueError(f"train: task must be 'adding' or 'chars', got {settings.task!r}")
+    if settings.task == "copy":
+        return CopyMemory(settings.length)
+    if settings.task == "reber":
+        return EmbeddedReber(settings.seed)
+    raise ValueError(f"train: task must be one of {', '.join(TASKS)}, got {settings.task!r}")
+
+
+def glorot(params: dict[str, Tensor], seed: int) -> None:
+    """Glorot & Bengio's uniform(±√(6/(fan_in + fan_out))) for every weight matrix and zero for every bias, in
+    place: the initialisation of Arjovsky, Shah & Bengio's code for their LSTM and tanh RNN."""
+    rng = np.random.default_rng([seed, 1])
+    for t in params.values():
+        if t.ndim == 2:
+            fan_out, fan_in = t.shape
+            bound = np.sqrt(6 / (fan_in + fan_out))
+            t.data[...] = rng.uniform(-bound, bound, t.shape)
+        else:
+            t.data[...] = 0
+
+
+def make_optimizer(settings: Settings, params: dict) -> SGD | Adam | RMSprop:
+    if settings.optimizer == "adam":
+        return Adam(params, lr=settings.lr)
+    if settings.optimizer == "sgd":
+        return SGD(params, lr=settings.lr, momentum=0.9 if settings.momentum is None else settings.momentum)
+    return RMSprop(params, lr=settings.lr, alpha=settings.alpha, momentum=settings.momentum or 0.0)
 
 
 class Trainer:
-    """An LSTM and a linear readout trained on one task; the batch of step k depends only on (seed, k)."""
+    """An LSTM (or the tanh RNN) and a linear readout trained on one task; the batch of step k depends only on
+    (seed, k)."""
 
     def __init__(self, settings: Settings) -> None:
-        for key in ("length", "hidden_size", "batch", "steps"):
-            if getattr(settings, key) < 1:
-                raise ValueError(f"train: {key} must be a positive integer, got {getattr(settings, key)}")
-        if settings.seed < 0 or not settings.lr > 0:
-            raise ValueError(f"train: seed must be ≥ 0 and lr > 0, got seed {settings.seed}, lr {settings.lr}")
+        settings.check()
         self.settings = settings
         self.task = make_task(settings)
-        self.model = LSTM(self.task.input_size, settings.hidden_size, seed=settings.seed)
-        self.model.fused = True
-        self.readout = Linear(settings.hidden_size, self.task.output_size, seed=settings.seed + 1)
-        params = self.parameters()
-        if settings.optimizer == "adam":
-            self.optimizer = Adam(params, lr=settings.lr)
-        elif settings.optimizer == "sgd":
-            self.optimizer = SGD(params, lr=settings.lr, momentum=0.9)
+        if settings.model == "lstm":
+            self.model = LSTM(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
+            self.model.fused = True
         else:
-            raise ValueError(f"train: optimizer must be 'adam' or 'sgd', got {settings.optimizer!r}")
+            self.model = RNN(self.task.input_size, settings.hidden_size, dtype=settings.dtype, seed=settings.seed)
+        self.readout = Linear(settings.hidden_size, self.task.output_size, dtype=settings.dtype,
+                              seed=settings.seed + 1)
+        if settings.init == "glorot":
+            glorot(self.parameters(), settings.seed)
+        if settings.forget_bias is not None:
+            self.model.parameters()["b_f"].data[...] = settings.forget_bias
+        self.optimizer = make_optimizer(settings, self.parameters())
         self.step = 0
         self.losses: list[float] = []
+        self.evaluations: list[dict[str, float]] = []  # the step and the held-out figures, every evaluate_every
+        self.seconds = 0.0  # training time over every session of this run, resumed ones included
 
     def parameters(self) -> dict:
-        return {**{f"lstm/{name}": p for name, p in self.model.parameters().items()},
+        return {**{f"{self.settings.model}/{name}": p for name, p in self.model.parameters().items()},
                 **{f"readout/{name}": p for name, p in self.readout.parameters().items()}}
 
     def train_step(self) -> float:
@@ -83,7 +193,8 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         if self.settings.clip:
-            clip_grad_norm(self.optimizer.params, self.settings.clip)
+            clip = clip_grad_norm if self.settings.clip_by == "norm" else clip_grad_value
+            clip(self.optimizer.params, self.settings.clip)
         self.optimizer.step()
         self.losses.append(loss.item())
         return self.losses[-1]
@@ -97,13 +208,32 @@ class Trainer:
 
     def gradient_through_time(self, xs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """‖∂L/∂h_t‖ at every step t of the loss on (xs, targets): through the per-gate graph of a copy of the
-        model (the fused path has no h_t to ask), leaving no gradient behind on the trainer's parameters."""
-        model = LSTM.from_arrays(self.model.arrays(), dtype=self.model.dtype)
+        model (the fused path has no h_t to ask; the LSTM and the tanh RNN name their h_t alike), leaving no
+        gradient behind on the trainer's parameters."""
+        model = copy.deepcopy(self.model)
+        if isinstance(model, LSTM):
+            model.fused = False
         loss = self.task.loss(model, self.readout, xs, targets)
         loss.backward(retain_grads=True)
         self.optimizer.zero_grad()  # the readout's, from this backward
         nodes = named([loss])
         return np.array([np.linalg.norm(nodes[str(HIDDEN_STATE.at(t))].grad) for t in range(len(xs))])
+
+    @property
+    def done(self) -> bool:
+        """The run reached what it trains for: the task's criterion ("solved"), or the target held-out loss."""
+        if not self.evaluations:
+            return False
+        last = self.evaluations[-1]
+        return bool(last.get("solved")) or (self.settings.target is not None and last["loss"] <= self.settings.target)
+
+    def measure(self) -> dict[str, float]:
+        """The held-out figures at this step, recorded in `evaluations`: the loss (on the task's own held-out set
+        where it has one), and whatever else the task measures (the Reber criterion: "solved")."""
+        evaluate = getattr(self.task, "evaluate", None)
+        figures = evaluate(self.model, self.readout) if evaluate else {"loss": self.evaluate()}
+        self.evaluations.append({"step": self.step, **figures})
+        return figures
 
     # ---- checkpoints ------------------------------------------------------------------------------------
 
@@ -112,30 +242,65 @@ class Trainer:
         arrays = {name: p.data for name, p in self.parameters().items()}
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
         arrays.update({"meta/step": np.array(self.step), "meta/losses": np.array(self.losses),
-                       "meta/settings": np.array(json.dumps(asdict(self.settings)))})
+                       "meta/settings": np.array(json.dumps(asdict(self.settings))),
+                       "meta/evaluations": np.array(json.dumps(self.evaluations)),
+                       "meta/seconds": np.array(self.seconds)})
         return atomic_savez(path, arrays)
 
     def load(self, path: str | os.PathLike) -> None:
+        """Continue the run a checkpoint holds. Everything is checked before anything is changed: a checkpoint of
+        another run (a setting differs that a resumed run may not change), or one with a key missing or of the
+        wrong shape or type, is refused with one ValueError naming the file and the key."""
         arrays = load_npz(path)
-        if "meta/settings" not in arrays or "meta/step" not in arrays:
-            raise ValueError(f"{path}: not a training checkpoint (no meta/settings, meta/step)")
-        saved = json.loads(str(arrays["meta/settings"]))
-        differ = [f"{key} {saved.get(key)!r} there, {getattr(self.settings, key)!r} here"
-                  for key in Settings.SHAPE_KEYS if saved.get(key) != getattr(self.settings, key)]
+        saved = saved_settings(arrays, path)
+        differ = [f"{key} {getattr(saved, key)!r} there, {getattr(self.settings, key)!r} here"
+                  for key in asdict(saved) if key not in Settings.RESUMABLE
+                  and getattr(saved, key) != getattr(self.settings, key)]
         if differ:
-            raise ValueError(f"{path}: the checkpoint does not match this run: " + "; ".join(differ))
+            raise ValueError(f"{path}: the checkpoint does not match this run: {'; '.join(differ)} (a resumed run "
+                             f"keeps its settings; only {', '.join(Settings.RESUMABLE)} may change)")
         params = self.parameters()
-        problems = [f"missing {name}" for name in params if name not in arrays]
-        problems += [f"{name} has shape {arrays[name].shape}, expected {p.shape}"
-                     for name, p in params.items() if name in arrays and arrays[name].shape != p.shape]
+        expected = {name: p.shape for name, p in params.items()}
+        expected |= {"meta/step": (), "meta/losses": (self.step_of(arrays, path),)}
+        problems = [f"missing {name}" for name in expected if name not in arrays]
+        problems += [f"{name} has shape {arrays[name].shape}, expected {shape}"
+                     for name, shape in expected.items() if name in arrays and arrays[name].shape != shape]
+        problems += [f"{name} holds {arrays[name].dtype} data, expected real numbers"
+                     for name in expected if name in arrays and arrays[name].dtype.kind not in "biuf"]
+        seconds = arrays.get("meta/seconds", np.array(0.0))  # checkpoints from before it had none
+        if seconds.shape != () or seconds.dtype.kind not in "iuf" or not seconds >= 0:
+            problems.append(f"meta/seconds must be a number of seconds, got {seconds.dtype} of shape {seconds.shape}")
         if problems:
             raise ValueError(f"{path}: " + "; ".join(problems))
+        evaluations = _json(arrays, "meta/evaluations", list, path) if "meta/evaluations" in arrays else []
+        state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
+        if self.step_of(arrays) > 0:  # every parameter has a gradient at every step, so each has all its state
+            missing = [f"optim/{kind}/{name}" for kind in self.optimizer.state_kinds() for name in params
+                       if f"{kind}/{name}" not in state]
+            if missing:
+                raise ValueError(f"{path}: missing {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} "
+                                 f"({len(missing)} of the optimizer's state; the run would go on from zeros)")
+        try:
+            self.optimizer.load_state_dict(state)  # all or nothing
+        except ValueError as error:
+            raise ValueError(f"{path}: in optim/: {error}") from None
         for name, p in params.items():
             p.data = arrays[name].astype(p.dtype)
-        self.optimizer.load_state_dict({k.removeprefix("optim/"): v for k, v in arrays.items()
-                                        if k.startswith("optim/")})
         self.step = int(arrays["meta/step"])
         self.losses = [float(x) for x in arrays["meta/losses"]]
+        self.evaluations = evaluations
+        self.seconds = float(seconds)
+
+    @staticmethod
+    def step_of(arrays: dict[str, np.ndarray], path: str | os.PathLike = "checkpoint") -> int:
+        """The step a checkpoint was saved at (0 when it has none: the checks that follow name what is missing)."""
+        if "meta/step" not in arrays:
+            return 0
+        step = arrays["meta/step"]
+        if step.shape != () or step.dtype.kind not in "iu" or step < 0:
+            raise ValueError(f"{path}: meta/step must be a non-negative integer, got {step.dtype} of shape "
+                             f"{step.shape}")
+        return int(step)
 
 
 class Progress:
@@ -175,32 +340,76 @@ class Progress:
             self.bar.close()
 
 
+def _step_in(checkpoint: str | os.PathLike) -> int | None:
+    try:
+        return Trainer.step_of(load_npz(checkpoint), checkpoint)
+    except (OSError, ValueError):
+        return None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, saying the step reached and what the checkpoint holds (a KeyboardInterrupt still,
+    so that whoever catches that catches this)."""
+
+
 def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = False, every: int = 100,
           quiet: bool = False, stream: IO[str] | None = None) -> dict[str, Any]:
-    """Train to `settings.steps`, checkpointing every `every` steps; returns the figures of the run."""
-    if every < 1:
-        raise ValueError(f"train: every must be a positive number of steps, got {every}")
+    """Train up to `settings.steps`, a total counted from the run's first step (a resumed run trains what is left,
+    and one already there trains nothing: `steps_run` is 0), checkpointing every `every` steps; returns the figures
+    of the run.
+
+    Everything that can be checked is checked before the first step: the settings, the checkpoint (its folder
+    writable; with `resume`, the run it holds), and that steps are left to run."""
+    if not _integer(every) or every < 1:
+        raise ValueError(f"train: every must be a positive number of steps, got {every!r}")
+    if resume and checkpoint is None:
+        raise ValueError("train: resume needs a checkpoint to resume from (--checkpoint PATH)")
     trainer = Trainer(settings)
+    if checkpoint is not None:
+        check_destination(checkpoint)
     if resume:
-        if checkpoint is None:
-            raise ValueError("train: --resume needs --checkpoint PATH")
         trainer.load(checkpoint)
+        if trainer.step > settings.steps:
+            raise ValueError(f"{checkpoint} is at step {trainer.step}, past steps {settings.steps}, the run's total "
+                             "(counted from its first step); ask for at least as many")
+    first, saved, saving = trainer.step, trainer.step if resume else None, False
     progress = Progress(settings.steps, trainer.step, quiet=quiet, every=every, stream=stream)
-    started = time.perf_counter()
+    started, before = time.perf_counter(), trainer.seconds
     try:
-        while trainer.step < settings.steps:
+        while trainer.step < settings.steps and not trainer.done:
             loss = trainer.train_step()
             progress.update(trainer.step, loss)
-            if trainer.step % every == 0 or trainer.step == settings.steps:
+            last = trainer.step == settings.steps
+            if last or settings.evaluate_every and trainer.step % settings.evaluate_every == 0:
+                figures = ", ".join(f"{k} {v:.5g}" for k, v in trainer.measure().items())
+                progress.write(f"step {trainer.step}, held out: {figures}")
+            trainer.seconds = before + time.perf_counter() - started
+            if trainer.step % every == 0 or last or trainer.done:
                 if checkpoint:
+                    saving = True
                     trainer.save(checkpoint)
+                    saved, saving = trainer.step, False
                 if isinstance(trainer.task, CharacterModel):
-                    sample = trainer.task.sample(trainer.model, trainer.readout, "Beautiful", 80,
+                    prompt = trainer.task.prompt
+                    sample = trainer.task.sample(trainer.model, trainer.readout, prompt, 80,
                                                  np.random.default_rng(trainer.step))
-                    text = ("Beautiful" + sample).replace("\n", "\n    ")
-                    progress.write(f"step {trainer.step}, sampled:\n    {text}")
+                    progress.write(f"step {trainer.step}, sampled:\n    " + (prompt + sample).replace("\n", "\n    "))
+    except KeyboardInterrupt:
+        if saving:  # the file holds the step before, or this one if the rename was done: it says which
+            saved = _step_in(checkpoint)
+        if checkpoint is None:
+            kept = "nothing saved (no checkpoint)"
+        elif saved is None:
+            kept = f"{checkpoint} has no step yet (the first is saved at step {min(every, settings.steps)})"
+        else:
+            kept = f"the checkpoint {checkpoint} (step {saved}) is intact; resuming continues from it"
+        raise Interrupted(f"interrupted at step {trainer.step} of {settings.steps}; {kept}") from None
     finally:
         progress.close()
     seconds = time.perf_counter() - started
-    return {"steps": trainer.step, "seconds": seconds, "train_loss": trainer.losses[-1] if trainer.losses else None,
-            "test_loss": trainer.evaluate(), "settings": asdict(settings), "trainer": trainer}
+    if not (trainer.evaluations and trainer.evaluations[-1]["step"] == trainer.step):
+        trainer.measure()
+    final = trainer.evaluations[-1]
+    return {"steps": trainer.step, "steps_run": trainer.step - first, "seconds": seconds,
+            "train_loss": trainer.losses[-1] if trainer.losses else None, "test_loss": final["loss"],
+            "held_out": final, "settings": asdict(settings), "trainer": trainer}

@@ -4,20 +4,29 @@ Each edge is labeled with the local partial that the primitive declares in `auto
 declaration the reverse pass runs, so the picture cannot drift from the math. The renderer knows only the
 engine: where a tensor is drawn, what it is called and what kind it is come from a `describe` hook (the
 LSTM's is `viz.lstm_views.describe`); by default a tensor is called by its name, or by its primitive.
+
+The partial sits in a small node of its own on the edge, not in Graphviz's edge label, which the spline is free to
+run through: an edge goes from the operand into its label and out of it to the result, so it never crosses it.
+A transpose of a leaf (a weight read as Wᵀ) is not a node: the leaf is drawn as what it is and the edge's label
+says it is read transposed. A tensor described as a parameter or an input is drawn as a leaf, whatever computed it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import graphviz
 import numpy as np
 
 from autograd import Tensor
+from autograd.files import atomic_write
 from autograd.graph import walk
-from viz.labels import array_text, partial_label, rich, tooltip
-from viz.render import to_svg
+from viz.labels import array_text, escape, partial_label, plain_text, rich, tooltip
+from viz.render import FORMATS, layout, to_svg
 
 Kinds = dict[str, tuple[str, str]]  # node kind → (header colour, what the legend calls it)
 KINDS: Kinds = {
@@ -25,9 +34,13 @@ KINDS: Kinds = {
     "input": ("#e0e0e0", "input or constant"),
     "intermediate": ("#ffffff", "intermediate"),
 }
+LEAVES = ("parameter", "input")  # kinds drawn as leaves: what computed them is not drawn
 # ‖∇‖ by decade, strong to light: the fill of a node's gradient row and the width of its outgoing edges.
 GRADIENT_SCALE = ((1e1, "#d7301f"), (1e0, "#ef6548"), (1e-1, "#fc8d59"), (1e-2, "#fdbb84"), (1e-3, "#fdd49e"),
                   (1e-4, "#fee8c8"), (0.0, "#fff7ec"))
+# A gradient holding NaN or ±∞, which no decade describes: what exploding gradients end as.
+NOT_FINITE = ("#b3a2d9", "NaN or ±∞")
+EDGE_FONT_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -44,15 +57,22 @@ class Cluster:
 @dataclass(frozen=True)
 class Look:
     """How one tensor is drawn: its title, the boxes it sits in (outermost first) and its kind (a key of the
-    kinds table; None: parameter, input or intermediate, as the tensor itself says)."""
+    kinds table; None: parameter, input or intermediate, as the tensor itself says).
+
+    `read_as` maps a box's key to the symbol the tensors inside that box read this one as (step t + 1 reads step
+    t's h_t as h_{t−1}); `indexed` is the symbol with its indices written in (h_{2}), for tooltips.
+    """
 
     symbol: str
     clusters: tuple[Cluster, ...] = ()
     kind: str | None = None
+    read_as: Mapping[str, str] = field(default_factory=dict)
+    indexed: str | None = None
 
 
 Describe = Callable[[Tensor], Look]
 Place = tuple[Cluster, ...]
+Entry = tuple[Place, str, dict[str, str]]  # where a node goes, its id, its attributes
 
 
 def plain(tensor: Tensor) -> Look:
@@ -61,10 +81,68 @@ def plain(tensor: Tensor) -> Look:
 
 
 class Graph(graphviz.Digraph):
-    """A Digraph that shows itself as SVG in a notebook through the bundled renderer (no system `dot`)."""
+    """A Digraph drawn by the Graphviz that pygraphviz bundles, never a system `dot`: in a notebook (SVG), and by
+    its own `pipe`, `render` and `view` (formats svg, png, dot; svg by default)."""
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "svg")
+        super().__init__(*args, **kwargs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
         return {"image/svg+xml": to_svg(self)}
+
+    def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+             neato_no_op: bool | int | None = None, quiet: bool = False, *, engine: str | None = None,
+             encoding: str | None = None) -> bytes | str:
+        """The picture as bytes (str with `encoding`)."""
+        _bundled_only("pipe", renderer=renderer, formatter=formatter, neato_no_op=neato_no_op, engine=engine)
+        fmt = _format("pipe", format or self.format)
+        data = self.source.encode() if fmt == "dot" else layout(self, fmt)
+        return data if encoding is None else data.decode(encoding)
+
+    def render(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None,
+               view: bool = False, cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+               formatter: str | None = None, neato_no_op: bool | int | None = None, quiet: bool = False,
+               quiet_view: bool = False, *, outfile: str | os.PathLike | None = None, engine: str | None = None,
+               raise_if_result_exists: bool = False, overwrite_source: bool = False) -> str:
+        """As graphviz's `render`: the source saved (unless `cleanup`), the picture written to `outfile` or beside
+        the source (`Digraph.gv.svg`), its path returned, and opened with `view`. The picture is laid out first, so
+        a failure leaves no file behind."""
+        _bundled_only("render", renderer=renderer, formatter=formatter, neato_no_op=neato_no_op, engine=engine)
+        folder = Path(self.directory if directory is None else directory)
+        if outfile is not None:
+            outfile = folder / outfile
+            format = format or outfile.suffix.lstrip(".") or None
+        fmt = _format("render", format or self.format)
+        source = folder / (filename or (outfile.with_suffix(".gv").name if outfile else self.filename))
+        target = outfile or source.with_name(f"{source.name}.{fmt}")
+        if raise_if_result_exists and target.exists():
+            raise graphviz.FileExistsError(f"Graph.render: {target} exists")
+        picture = self.pipe(fmt)
+        target.parent.mkdir(parents=True, exist_ok=True)  # as graphviz's render does: `directory` may be new
+        source.parent.mkdir(parents=True, exist_ok=True)
+        if not cleanup:
+            with atomic_write(source) as file:
+                file.write(self.source.encode())
+        with atomic_write(target) as file:
+            file.write(picture)
+        if view or quiet_view:
+            graphviz.view(os.fspath(target), quiet=quiet_view)
+        return os.fspath(target)
+
+
+def _bundled_only(method: str, **options: object) -> None:
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise ValueError(f"Graph.{method}: {', '.join(given)} cannot be chosen: pictures are laid out by dot in "
+                         "the Graphviz that pygraphviz bundles")
+
+
+def _format(method: str, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"Graph.{method}: format must be one of {', '.join(FORMATS)} (what the bundled Graphviz "
+                         f"writes here), got {fmt!r}")
+    return fmt
 
 
 @dataclass
@@ -87,25 +165,63 @@ class Node:
             return "intermediate"
         return "parameter" if tensor.requires_grad and tensor.name and not self.look.clusters else "input"
 
+    @property
+    def leaf(self) -> bool:
+        return self.tensor.op is None or self.kind in LEAVES
+
+    @property
+    def folded(self) -> bool:
+        """A transpose of a leaf: drawn on its readers' edges, not as a node."""
+        tensor = self.tensor
+        return tensor.op is not None and tensor.op.name == "transpose" and tensor.parents[0].op is None
+
     def id(self, place: Place) -> str:
         return f"n{self.index}" if len(self.places) == 1 else f"n{self.index}_{self.places.index(place)}"
+
+    def read_by(self, reader: Node) -> str:
+        """The symbol `reader` reads this tensor as."""
+        keys = [cluster.key for cluster in reversed(reader.look.clusters)]
+        return next((self.look.read_as[key] for key in keys if key in self.look.read_as), self.symbol)
+
+
+def _finite(grad: np.ndarray) -> bool:
+    return bool(np.isfinite(grad).all())
 
 
 def gradient_colour(grad: np.ndarray | None) -> str | None:
     if grad is None:
         return None
-    norm = float(np.linalg.norm(grad))
+    if not _finite(grad):
+        return NOT_FINITE[0]
+    with np.errstate(over="ignore"):  # a norm past 1e308 is still the top decade
+        norm = float(np.linalg.norm(grad))
     return next(colour for bound, colour in GRADIENT_SCALE if norm >= bound)
 
 
+def checked_roots(roots: tuple, who: str) -> tuple[Tensor, ...]:
+    """The tensors a picture starts from, or a TypeError saying that a picture is of Tensors."""
+    wrong = [root for root in roots if not isinstance(root, Tensor)]
+    if wrong or not roots:
+        got = type(wrong[0]).__name__ if wrong else "nothing"
+        raise TypeError(f"{who}: expected Tensors, the results of engine operations whose graph to draw (e.g. "
+                        f"hs or h_T of a model's call), got {got}")
+    return roots
+
+
 def new_graph(title: str | None, rankdir: str = "LR") -> Graph:
-    graph = Graph(graph_attr={"rankdir": rankdir, "fontname": "DejaVu Sans", "nodesep": "0.3", "ranksep": "0.9",
+    graph = Graph(graph_attr={"rankdir": rankdir, "fontname": "DejaVu Sans", "nodesep": "0.25", "ranksep": "0.3",
                               "newrank": "true", "labelloc": "t", "fontsize": "16"},
                   node_attr={"shape": "plaintext", "fontname": "DejaVu Sans", "fontsize": "10"},
-                  edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555", "arrowsize": "0.7"})
+                  edge_attr={"color": "#555555", "arrowsize": "0.7"})
     if title:
-        graph.attr(label=f"<{rich(title)}>")
+        graph.attr(label=f"<{title_label(title)}>")
     return graph
+
+
+def title_label(title: str) -> str:
+    """A title; its lines after the first (a loss explained, a bug's meaning) set smaller."""
+    first, *rest = title.split("\n")
+    return "<BR/>".join([rich(first), *(f'<FONT POINT-SIZE="12">{rich(line)}</FONT>' for line in rest)])
 
 
 def draw(
@@ -122,79 +238,117 @@ def draw(
     `describe` places and names each tensor; `only` keeps the tensors inside the clusters of those keys (and
     the tensors they read); `highlight` names tensors (full names) to outline in red.
     """
-    tensors = walk(roots)
+    tensors = walk(checked_roots(roots, "draw"))
     nodes = {id(tensor): Node(tensor, i, describe(tensor)) for i, tensor in enumerate(tensors)}
-    keep = set(nodes)
+    operands = {key: [] if n.leaf else [_source(p, nodes) for p in n.tensor.parents] for key, n in nodes.items()}
+    drawn = {id(root) for root in roots}
+    for tensor in reversed(tensors):  # readers before what they read
+        if id(tensor) in drawn:
+            drawn.update(id(p.tensor) for p in operands[id(tensor)])
+    keep = drawn
     if only is not None:
         wanted = set(only)
-        inside = {key for key, n in nodes.items() if wanted & {cluster.key for cluster in n.look.clusters}}
-        keep = inside | {id(p) for key in inside for p in (nodes[key].tensor.parents or ())}
-    _place(tensors, nodes, keep)
+        inside = {key for key in drawn if wanted & {cluster.key for cluster in nodes[key].look.clusters}}
+        keep = inside | {id(p.tensor) for key in inside for p in operands[key]}
+    _place(tensors, nodes, keep, operands)
     kept = [n for n in nodes.values() if id(n.tensor) in keep]
 
     graph = new_graph(title)
-    _add_clusters(graph, [(n, place) for n in kept for place in n.places], (), kinds, max_elements, set(highlight))
+    entries = [(place, n.id(place), {"label": f"<{_node_label(n, kinds, max_elements, n.tensor.name in highlight)}>",
+                                     "tooltip": _node_tooltip(n)})
+               for n in kept for place in n.places]
+    edges = []
     for child in kept:
-        tensor = child.tensor
-        if not tensor.op or not tensor.parents:
+        if child.leaf:
             continue
-        names = [nodes[id(p)].symbol for p in tensor.parents]
         for place in child.places:
-            for k, p in enumerate(tensor.parents):
-                if id(p) not in keep:
-                    continue
-                parent = nodes[id(p)]
-                source = place if place in parent.places else parent.places[0]
-                formula = tensor.op.formula(k, names).replace("ᵀᵀ", "")  # (Wᵀ)ᵀ = W
-                graph.edge(parent.id(source), child.id(place),
-                           label=f"<{partial_label(names[k], child.symbol, formula)}>",
-                           penwidth=edge_width(tensor.grad), tooltip=f"{tensor.op.name}: ∂{child.symbol}/∂{names[k]}")
+            entries_, edges_ = _edges(child, place, nodes, operands[id(child.tensor)], keep)
+            entries += entries_
+            edges += edges_
+    _add_clusters(graph, entries, ())
+    for tail, head, attributes in edges:
+        graph.edge(tail, head, **attributes)
     graph.node("legend", f"<{legend(kinds)}>")
     return graph
 
 
-def _add_clusters(parent: graphviz.Digraph, members: list[tuple[Node, Place]], path: Place, kinds: Kinds,
-                  limit: int, highlight: set[str]) -> None:
+def _source(operand: Tensor, nodes: dict[int, Node]) -> Node:
+    """The node drawn for an operand: the leaf itself where the operand is its transpose."""
+    n = nodes[id(operand)]
+    return nodes[id(operand.parents[0])] if n.folded else n
+
+
+def _edges(child: Node, place: Place, nodes: dict[int, Node], sources: list[Node],
+           keep: set[int]) -> tuple[list[Entry], list[tuple[str, str, dict[str, str]]]]:
+    """The label nodes (in the child's box) and the edges through them, for each operand of `child` at `place`."""
+    tensor = child.tensor
+    parents = [nodes[id(p)] for p in tensor.parents or ()]
+    names = [p.read_by(child) for p in parents]
+    indexed = [p.look.indexed or p.symbol for p in parents]
+    where = " / ".join(cluster.label for cluster in place)
+    entries, edges = [], []
+    for k, (parent, source) in enumerate(zip(parents, sources, strict=True)):
+        if id(source.tensor) not in keep:
+            continue
+        formula = tensor.op.formula(k, names).replace("ᵀᵀ", "")  # (Wᵀ)ᵀ = W
+        written = tensor.op.formula(k, indexed).replace("ᵀᵀ", "")
+        through = " (read transposed)" if parent.folded else ""
+        tip = plain_text(f"{where + ': ' if where else ''}∇_{{{indexed[k]}}} {child.look.indexed or child.symbol} = "
+                         f"{written}   ({tensor.op.name}{through})")
+        label = f"{child.id(place)}_{k}"
+        entries.append((place, label, {"label": f"<{partial_label(names[k], child.symbol, formula)}>",
+                                       "tooltip": tip, "fontsize": str(EDGE_FONT_SIZE), "margin": "0.03,0.02",
+                                       "height": "0", "width": "0"}))
+        width = edge_width(tensor.grad)
+        from_place = place if place in source.places else source.places[0]
+        edges.append((source.id(from_place), label, {"penwidth": width, "tooltip": tip, "arrowhead": "none"}))
+        edges.append((label, child.id(place), {"penwidth": width, "tooltip": tip}))
+    return entries, edges
+
+
+def _add_clusters(parent: graphviz.Digraph, entries: list[Entry], path: Place) -> None:
     """The nodes drawn directly in `path`, then the boxes inside it (by rank), each with what it holds."""
     depth = len(path)
-    for n, place in sorted(((n, place) for n, place in members if len(place) == depth), key=lambda m: m[0].index):
-        parent.node(n.id(place), f"<{_node_label(n, kinds, limit, n.tensor.name in highlight)}>",
-                    tooltip=_node_tooltip(n))
-    inner: dict[Cluster, list[tuple[Node, Place]]] = {}
-    for n, place in members:
-        if len(place) > depth:
-            inner.setdefault(place[depth], []).append((n, place))
+    for place, name, attributes in entries:
+        if len(place) == depth:
+            parent.node(name, **attributes)
+    inner: dict[Cluster, list[Entry]] = {}
+    for entry in entries:
+        if len(entry[0]) > depth:
+            inner.setdefault(entry[0][depth], []).append(entry)
     for cluster in sorted(inner, key=lambda c: (c.rank, c.key)):
-        box = graphviz.Digraph(name="_".join(["cluster", *(c.key for c in (*path, cluster))]))
+        # a key is the describe hook's to choose: quotes and backslashes would end the DOT name early
+        name = "_".join(["cluster", *(c.key for c in (*path, cluster))]).replace("\\", "_").replace('"', "_")
+        box = graphviz.Digraph(name=name)
+        label = f"<{escape(cluster.label)}>"
         if cluster.outline:
-            box.attr(label=cluster.label, style="rounded", color="#999999", fontsize="14")
+            box.attr(label=label, style="rounded", color="#999999", fontsize="14")
         else:
-            box.attr(label=cluster.label, style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb",
-                     fontsize="12")
-        _add_clusters(box, inner[cluster], (*path, cluster), kinds, limit, highlight)
+            box.attr(label=label, style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb", fontsize="12")
+        _add_clusters(box, inner[cluster], (*path, cluster))
         parent.subgraph(box)
 
 
-def _place(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int]) -> None:
+def _place(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int], operands: dict[int, list[Node]]) -> None:
     """Where each node is drawn: in its own clusters; a tensor of no cluster (a parameter) beside what reads it,
     inside the one cluster that reads it, or, when several read it, one copy in each, so no edge crosses the
     whole picture."""
     readers: dict[int, list[Place]] = {}
-    for tensor in reversed(tensors):  # readers before what they read, so W_xiᵀ is placed before W_xi
+    for tensor in reversed(tensors):  # readers before what they read
         n = nodes[id(tensor)]
         if id(tensor) not in keep:
             continue
         n.places = [n.look.clusters]
         if not n.look.clusters and readers.get(id(tensor)):
             n.places = list(dict.fromkeys(readers[id(tensor)]))
-        for p in tensor.parents or ():
-            readers.setdefault(id(p), []).extend(n.places)
+        for p in operands[id(tensor)]:
+            readers.setdefault(id(p.tensor), []).extend(n.places)
 
 
 def _node_label(n: Node, kinds: Kinds, limit: int, highlighted: bool) -> str:
     tensor = n.tensor
     header = f"<B>{rich(n.symbol)}</B>"
-    if tensor.op:
+    if not n.leaf:
         header += f"  <FONT POINT-SIZE='9' COLOR='#555555'>{rich(tensor.op.name)}</FONT>"
     if len(n.places) > 1:
         header += "  <FONT POINT-SIZE='8' COLOR='#555555'>shared: ∇ sums all uses</FONT>"
@@ -206,7 +360,7 @@ def _node_label(n: Node, kinds: Kinds, limit: int, highlighted: bool) -> str:
     if tensor.grad is not None:
         rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(tensor.grad)}">{mono}∇ '
                     f'{_lines(array_text(tensor.grad, limit))}</FONT></TD></TR>')
-    return f'<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(rows)}</TABLE>'
+    return f'<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="4">{"".join(rows)}</TABLE>'
 
 
 def _lines(lines: list[str]) -> str:
@@ -218,26 +372,29 @@ def _node_tooltip(n: Node) -> str:
     text = f"{tensor.name or n.symbol}  shape {tensor.shape}\nvalue:\n{tooltip(tensor.data)}"
     if tensor.grad is not None:
         text += f"\ngrad:\n{tooltip(tensor.grad)}"
-    return text
+    return plain_text(text)
 
 
 def edge_width(grad: np.ndarray | None) -> str:
     if grad is None:
         return "1"
-    norm = float(np.linalg.norm(grad))
+    if not _finite(grad):
+        return "4.6"  # the widest, as for the top decade
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(grad))
     return f"{1 + 0.6 * np.clip(np.log10(norm + 1e-30) + 4, 0, 6):.2f}"
 
 
-def legend(kinds: Kinds = KINDS) -> str:
-    """What the colours mean: the node kinds, ‖∇‖ by decade, and what an edge carries."""
+def legend(kinds: Kinds = KINDS, edge: str = "∇_{operand} result = the primitive's declared local partial") -> str:
+    """What the colours mean: the node kinds, ‖∇‖ by decade (and NaN or ∞), and what an edge carries."""
     cells = "".join(f'<TD BGCOLOR="{colour}" BORDER="1">{rich(text)}</TD>' for colour, text in kinds.values())
     lowest = GRADIENT_SCALE[-2][0]
     scale = "".join(
         f'<TD BGCOLOR="{colour}" BORDER="1">{f"≥ {bound:g}" if bound else f"&lt; {lowest:g}"}</TD>'
         for bound, colour in GRADIENT_SCALE
-    )
+    ) + f'<TD BGCOLOR="{NOT_FINITE[0]}" BORDER="1">{NOT_FINITE[1]}</TD>'
     return ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3">'
             f'<TR><TD ALIGN="RIGHT"><B>node</B></TD>{cells}</TR>'
             f'<TR><TD ALIGN="RIGHT"><B>‖∇‖</B> (fill, edge width)</TD>{scale}</TR>'
-            '<TR><TD ALIGN="RIGHT"><B>edge</B></TD><TD COLSPAN="7" ALIGN="LEFT">'
-            "∇<SUB>operand</SUB> result = the primitive's declared local partial</TD></TR></TABLE>")
+            f'<TR><TD ALIGN="RIGHT"><B>edge</B></TD><TD COLSPAN="{len(GRADIENT_SCALE) + 1}" ALIGN="LEFT">'
+            f"{rich(edge)}</TD></TR></TABLE>")

@@ -18,11 +18,11 @@ from autograd.graph import walk
 from lstm import LSTM, hand
 from lstm.compare import disagreeing
 from lstm.hand import Derivation
-from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, SECTIONS, STATE_SYMBOLS, STATES, NodeName
+from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, HOME, INPUT, NAMES, SECTIONS, STATE_SYMBOLS, STATES, NodeName
 from viz import graph
-from viz.graph import Cluster, Graph, Look, edge_width, gradient_colour, legend, new_graph, plain
-from viz.labels import rich
-from viz.render import write
+from viz.graph import Cluster, Graph, Look, checked_roots, edge_width, gradient_colour, legend, new_graph, plain
+from viz.labels import plain_text, rich
+from viz.render import prepare_folder, write
 
 KINDS = {
     "parameter": ("#c6dbef", "parameter (W, b)"),
@@ -32,36 +32,87 @@ KINDS = {
 }
 # render_gate's names → the derivation's sections, by their first word (None: the whole cell)
 SECTION_OF = {**{section.split()[0]: section for section in SECTIONS}, "all": None}
+UNROLLED = 3  # the longest sequence drawn term by term by default; longer ones are collapsed to one node per step
+# the loss the worked examples differentiate: R_t is a fixed random array of h_t's shape, the gradient that
+# reaches h_t from outside (the upstream gradient); "last" keeps only the last step's term
+LOSSES = {
+    "sum": ("Σ_t h_t·R_t", "every step's h_t weighted by R_t, a fixed random array of h_t's shape (seed + 1)"),
+    "last": ("h_T·R_T", "the last step's h_T alone, weighted by R_T, a fixed random array of its shape (seed + 1): "
+                        "every other ∇h_t comes back through time"),
+}
+
+
+def _step(t: int) -> Cluster:
+    return Cluster(f"t{t}", f"t = {t}", t, outline=True)
 
 
 def describe(tensor: Tensor) -> Look:
-    """A tensor of the derivation in its step's box and its section's box, called by its symbol; states green."""
+    """A tensor of the derivation in its step's box and its section's box, called by its symbol (as step t + 1
+    reads it, for the states); parameters blue, inputs grey, states green."""
     if not tensor.name:
         return plain(tensor)
     name = NodeName.parse(tensor.name)
-    clusters = []
-    if name.step is not None:
-        clusters.append(Cluster(f"t{name.step}", f"t = {name.step}", name.step, outline=True))
+    clusters = [] if name.step is None else [_step(name.step)]
     if name.section is not None:
         rank = SECTIONS.index(name.section) if name.section in SECTIONS else len(SECTIONS)
         clusters.append(Cluster(name.section, name.section, rank))
-    return Look(name.symbol, tuple(clusters), "state" if name.symbol in STATE_SYMBOLS else None)
+    read_as = {} if name.step is None else {_step(name.step + 1).key: state.previous for state in STATES
+                                           if state.before(name.step + 1) == name}
+    return Look(name.symbol, tuple(clusters), _kind(name, tensor), read_as, name.indexed)
+
+
+def _kind(name: NodeName, tensor: Tensor) -> str | None:
+    if name.symbol in STATE_SYMBOLS:
+        return "state"
+    if name.symbol in NAMES and name.step is None:
+        return "parameter"
+    if name.symbol == INPUT or tensor.op is None:  # x_t is drawn as the input it is, not as a slice of xs
+        return "input"
+    return None
+
+
+def sections_named(sections: str | Iterable[str] | None) -> list[str] | None:
+    """The derivation's sections that `sections` names, by full name ("forget gate") or first word ("forget"),
+    one string or several; None or "all": every section."""
+    if sections is None:
+        return None
+    chosen = []
+    for given in [sections] if isinstance(sections, str) else sections:
+        if given in SECTIONS:
+            chosen.append(given)
+        elif given in SECTION_OF:
+            if SECTION_OF[given] is None:
+                return None
+            chosen.append(SECTION_OF[given])
+        else:
+            raise ValueError(f"viz.draw: no section {given!r}; the sections are {', '.join(map(repr, SECTIONS))}, "
+                             f"or by first word {', '.join(map(repr, SECTION_OF))}")
+    return chosen
 
 
 def draw(
     *roots: Tensor,
-    sections: Iterable[str] | None = None,
+    sections: str | Iterable[str] | None = None,
     highlight: Iterable[str] = (),
     max_elements: int = 8,
     title: str | None = None,
+    collapse: bool | None = None,
 ) -> Graph:
     """The graph that computed `roots`, after a backward with `retain_grads=True` if gradients should show.
 
     Clusters: one per time step, and inside it one per section of the derivation. `sections` keeps only the
-    tensors of those sections (and the tensors they read); `highlight` names tensors (full names) to outline
-    in red, e.g. where a hand-derived gradient disagrees with the engine.
+    tensors of those sections (and the tensors they read): "forget gate" or "forget", one or a list; `highlight`
+    names tensors (full names) to outline in red, e.g. where a hand-derived gradient disagrees with the engine.
+    A sequence of more than three steps is collapsed to one node per step (`draw_timeline`) unless `collapse`
+    is False.
     """
-    return graph.draw(*roots, describe=describe, kinds=KINDS, only=sections, highlight=highlight,
+    only = sections_named(sections)
+    if collapse is None:
+        collapse = len({NodeName.parse(t.name).step for t in walk(checked_roots(roots, "draw")) if t.name}
+                       - {None}) > UNROLLED
+    if collapse:
+        return draw_timeline(*roots, sections=only, highlight=highlight, title=title)
+    return graph.draw(*roots, describe=describe, kinds=KINDS, only=only, highlight=highlight,
                       max_elements=max_elements, title=title)
 
 
@@ -76,9 +127,10 @@ def render_gate(
     collapse: bool | None = None,
     derivation: Derivation | None = None,
     highlight: tuple[str, ...] = (),
+    loss: str = "sum",
 ) -> Graph:
-    """A seeded LSTM on a random sequence of `length` steps, loss Σ_t h_t·R_t, backward, and the graph of one
-    section (`name`, a key of `SECTION_OF`).
+    """A seeded LSTM on a random sequence of `length` steps, a loss (`LOSSES`: Σ_t h_t·R_t, or h_T·R_T with
+    "last"), backward, and the graph of one section (`name`, a key of `SECTION_OF`).
 
     With `collapse` (by default when length > 3) the sequence is drawn one node per step instead. With a
     `derivation` (a hand BPTT: a bug's, `lstm.bugs.BUGS[name].derivation`, or any variant of
@@ -87,46 +139,56 @@ def render_gate(
     """
     if name not in SECTION_OF:
         raise ValueError(f"render_gate: gate must be one of {', '.join(SECTION_OF)}, got {name!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"render_gate: loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     for label, size in (("length", length), ("batch", 1 if batch is None else batch)):
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"render_gate: {label} must be a positive integer, got {size!r}")
     model = LSTM(input_size, hidden_size, seed=seed)
     rng = np.random.default_rng(seed + 1)
     batch_shape = () if batch is None else (batch,)
-    xs = rng.standard_normal((length, *batch_shape, input_size))
+    xs = Tensor(rng.standard_normal((length, *batch_shape, input_size)), requires_grad=True, name="xs")
     # a state from earlier steps, so that no gradient in the picture is zero merely because h_0 = 0
     state = tuple(Tensor(rng.uniform(-0.5, 0.5, (*batch_shape, hidden_size)), requires_grad=True) for _ in STATES)
     hs, (h_T, c_T) = model(xs, state)
     u = rng.standard_normal(hs.shape)  # R_t, the upstream gradient at every h_t
+    if loss == "last":
+        u[:-1] = 0
     (hs * u).sum().backward(retain_grads=True)
     section = SECTION_OF[name]
     if derivation is not None:
-        highlight = (*highlight, *_disagreements(derivation, model, xs, state, u, [hs]))
-    title = f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") + \
-        (f" T={length}" if length > 1 else "") + "; loss Σ_t h_t·R_t"
+        highlight = (*highlight, *_disagreements(derivation, model, xs.data, state, u, [hs]))
+    formula, meaning = LOSSES[loss]
+    title = (f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") +
+             (f" T={length}" if length > 1 else "") + f"\nloss {formula}: {meaning}")
     if derivation is not None:
-        title += f"; derivation {derivation.name or 'given'}: red = the hand gradient disagrees"
-    if collapse or (collapse is None and length > 3):
-        return draw_timeline(hs, title=title)
+        title += f"\nderivation {derivation.name or 'given'}: red = its hand gradient disagrees with the engine's"
     roots = [h_T, c_T] if length == 1 else [hs]
-    return draw(*roots, sections=None if section is None else [section], highlight=highlight, title=title)
+    return draw(*roots, sections=section, highlight=highlight, title=title, collapse=collapse)
 
 
 def _disagreements(derivation: Derivation, model: LSTM, xs: np.ndarray, state: tuple[Tensor, Tensor],
                    u: np.ndarray, roots: list[Tensor]) -> list[str]:
-    """Full names of the tensors whose gradient the hand BPTT by `derivation` gets wrong."""
-    grads, trace = hand.bptt(model.arrays(), xs, state[0].data, state[1].data, u, derivation=derivation)
+    """Full names of the tensors whose gradient the hand BPTT by `derivation` gets wrong: every step's tensors,
+    the parameters, x_t, and the initial state."""
     engine = {tensor.name: tensor.grad for tensor in walk(roots) if tensor.name and tensor.grad is not None}
-    return disagreeing(engine, {**trace, **{name: grads[name] for name in NAMES}})
+    return disagreeing(engine, hand_gradients(derivation, model.arrays(), xs, state[0].data, state[1].data, u))
+
+
+def hand_gradients(derivation: Derivation, params: dict[str, np.ndarray], xs: np.ndarray, h0: np.ndarray,
+                   c0: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
+    """The hand BPTT by `derivation` of Σ_t h_t·u_t, by the full names the engine's tensors carry: every step's
+    tensors, the parameters, x_t, and the initial state."""
+    grads, trace = hand.bptt(params, xs, h0, c0, u, derivation=derivation)
+    return {**trace, **{name: grads[name] for name in NAMES},
+            **{str(NodeName(t, None, INPUT)): grads["xs"][t] for t in range(len(xs))},
+            str(HIDDEN_STATE.before(0)): grads["h0"], str(CELL_STATE.before(0)): grads["c0"]}
 
 
 def render_all(folder: str | os.PathLike, fmt: str = "svg", **options: Any) -> list[Path]:
     """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`; `options` are
     render_gate's."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"render: with --gate all, -o must be a folder; {folder} is a file")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_folder(folder)
     return [write(render_gate(name, **options), folder / f"{name}.{fmt}", fmt) for name in SECTION_OF]
 
 
@@ -134,28 +196,41 @@ def render_all(folder: str | os.PathLike, fmt: str = "svg", **options: Any) -> l
 # The sequence collapsed to one node per step: where gradients vanish or explode through time.
 # ---------------------------------------------------------------------------------------------------------
 
-# What a step's node reports: its state and its gates, by the derivation's symbols.
+# What a step's node reports: its state, its input and, of the whole cell, the gates.
 STEP_OUTPUTS = (HIDDEN_STATE, CELL_STATE, *GATES)
+MARK = "#d62728"  # where a hand gradient disagrees with the engine's
 
 
-def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10) -> Graph:
-    """One node per step with ‖∇‖ of h_t, c_t and the four gates, steps in rows of `per_row`.
+def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10,
+                  sections: Iterable[str] | None = None, highlight: Iterable[str] = ()) -> Graph:
+    """One node per step with ‖∇‖ of h_t, c_t and x_t, and of the four gates, or with `sections` (the
+    derivation's section names) of every tensor of those sections; steps in rows of `per_row`. The tensors
+    `highlight` names (full names) are marked in red, and the steps and the parameters that hold them outlined.
 
-    A graph of T steps has T + 3 nodes (the steps, the initial state, the parameters and the legend).
+    A graph of T steps has T + 4 nodes at most (the steps, the initial state, the parameters, the legend).
     """
-    outputs = {(output.section, output.symbol) for output in STEP_OUTPUTS}
-    initial_names = {str(state.before(0)): state.previous for state in STATES}
+    highlight = set(highlight)
+    wanted = None if sections is None else set(sections_named(sections) or SECTIONS)
     steps: dict[int, dict[str, Tensor]] = {}
+    marked: dict[int, list[str]] = {}
     parameters: dict[str, Tensor] = {}
     initial: dict[str, Tensor] = {}
-    for tensor in walk(roots):
+    tensors = walk(checked_roots(roots, "draw_timeline"))
+    for tensor in tensors:
         name = NodeName.parse(tensor.name) if tensor.name else None
-        if name is not None and name.step is not None and (name.section, name.symbol) in outputs:
-            steps.setdefault(name.step, {})[name.symbol] = tensor
-        elif tensor.op is None and tensor.requires_grad and name is not None and name.step is None:
-            parameters[tensor.name] = tensor
-        elif tensor.name in initial_names:
-            initial[initial_names[tensor.name]] = tensor
+        if name is None:
+            continue
+        if name.step is not None and tensor.name in highlight:
+            marked.setdefault(name.step, []).append(tensor.name)
+        if name.step is not None and _shown(name, wanted):
+            steps.setdefault(name.step, {})[_row_name(name, wanted)] = tensor
+        elif name.step is None and name.symbol in NAMES and _read_by(tensor, tensors, wanted):
+            parameters[name.symbol] = tensor
+        elif tensor.op is None and name.symbol in STATE_SYMBOLS:
+            initial[name.symbol] = tensor
+    first = [state.symbol for state in STATES] + [INPUT]
+    steps = {t: dict(sorted(rows.items(), key=lambda row: first.index(row[0]) if row[0] in first else len(first)))
+             for t, rows in steps.items()}
 
     timeline = new_graph(title, rankdir="TB")
     timeline.attr(nodesep="0.15", ranksep="0.5")
@@ -165,12 +240,10 @@ def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10) -
         with timeline.subgraph(name=f"row{row_start}") as row:
             row.attr(rank="same")
             for t in order[row_start:row_start + per_row]:
-                ordered = {output.symbol: steps[t][output.symbol] for output in STEP_OUTPUTS
-                           if output.symbol in steps[t]}
-                row.node(f"t{t}", f"<{_norms_table(f't = {t}', colour['state'], ordered)}>",
-                         tooltip=_step_tooltip(t, ordered))
-    if initial:
-        timeline.node("initial", f"<{_norms_table('initial state', colour['state'], initial)}>")
+                row.node(f"t{t}", f"<{_norms_table(f't = {t}', colour['state'], steps[t], highlight, t in marked)}>",
+                         tooltip=plain_text(_step_tooltip(t, steps[t], marked.get(t, []))))
+    if initial and order:
+        timeline.node("initial", f"<{_norms_table('initial state', colour['state'], initial, highlight)}>")
         timeline.edge("initial", f"t{order[0]}")
     for a, b in zip(order, order[1:], strict=False):
         h = steps[b].get(HIDDEN_STATE.symbol)
@@ -181,26 +254,67 @@ def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10) -
         if wraps:
             timeline.edge(f"t{order[order.index(b) - per_row]}", f"t{b}", style="invis", weight="10")
     if parameters:
-        timeline.node("parameters",
-                      f"<{_norms_table('parameters, shared by every step', colour['parameter'], parameters)}>")
-    timeline.node("legend", f"<{legend(KINDS)}>")
+        table = _norms_table("parameters, shared by every step", colour["parameter"], parameters, highlight)
+        timeline.node("parameters", f"<{table}>")
+    timeline.node("legend", f"<{legend(KINDS, edge='step t → t + 1, its width ‖∇h_t‖ at t + 1')}>")
     return timeline
 
 
+def _shown(name: NodeName, wanted: set[str] | None) -> bool:
+    """Whether a step's tensor has a row: h_t, c_t and x_t always; then the gates, or every tensor of `wanted`."""
+    if name.symbol == INPUT or (name.section, name.symbol) in {(s.section, s.symbol) for s in STATES}:
+        return True
+    if wanted is None:
+        return (name.section, name.symbol) in {(o.section, o.symbol) for o in STEP_OUTPUTS}
+    return name.section in wanted
+
+
+def _row_name(name: NodeName, wanted: set[str] | None) -> str:
+    """A row's title: the symbol, with its section's first word where several sections have one of that name."""
+    if wanted is None or len(wanted) == 1 or name.symbol == INPUT or name.symbol in HOME:
+        return name.symbol
+    return f"{name.symbol} ({name.section.split()[0]})"
+
+
+def _read_by(parameter: Tensor, tensors: list[Tensor], wanted: set[str] | None) -> bool:
+    """Whether the chosen sections (None: any) read the parameter, directly or through its transpose."""
+    if wanted is None:
+        return True
+    readers = [t for t in tensors if t.name and NodeName.parse(t.name).section in wanted]
+    reads = {id(p) for t in readers for p in t.parents or ()}
+    reads |= {id(p.parents[0]) for t in readers for p in t.parents or () if p.op is not None and p.parents}
+    return id(parameter) in reads
+
+
 def _norm(tensor: Tensor) -> str:
-    return "—" if tensor.grad is None else f"{np.linalg.norm(tensor.grad):.2e}"
+    if tensor.grad is None:
+        return "—"
+    if not np.isfinite(tensor.grad).all():
+        return "NaN" if np.isnan(tensor.grad).any() else "∞"
+    with np.errstate(over="ignore"):
+        return f"{np.linalg.norm(tensor.grad):.2e}"
 
 
-def _norms_table(title: str, colour: str, tensors: dict[str, Tensor]) -> str:
+def _norms_table(title: str, colour: str, tensors: dict[str, Tensor], highlight: set[str],
+                 outlined: bool = False) -> str:
     rows = "".join(
-        f'<TR><TD ALIGN="LEFT">‖∇{rich(name)}‖</TD>'
+        f'<TR><TD ALIGN="LEFT">{_marked(f"‖∇{rich(name)}‖", tensor.name in highlight)}</TD>'
         f'<TD ALIGN="RIGHT" BGCOLOR="{gradient_colour(tensor.grad) or "white"}">{_norm(tensor)}</TD></TR>'
         for name, tensor in tensors.items()
     )
-    return (f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+    border = f'BORDER="3" COLOR="{MARK}"' if outlined or highlight & {t.name for t in tensors.values()} else \
+        'BORDER="1"'
+    return (f'<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
             f'<TR><TD COLSPAN="2" BGCOLOR="{colour}"><B>{rich(title)}</B></TD></TR>{rows}</TABLE>')
 
 
-def _step_tooltip(t: int, tensors: dict[str, Tensor]) -> str:
-    return "\n".join(f"step {t} {symbol}: ‖value‖ {np.linalg.norm(tensor.data):.4g}, ‖∇‖ {_norm(tensor)}"
-                     for symbol, tensor in tensors.items())
+def _marked(text: str, disagrees: bool) -> str:
+    return f'<FONT COLOR="{MARK}"><B>✗ {text}</B></FONT>' if disagrees else text
+
+
+def _step_tooltip(t: int, tensors: dict[str, Tensor], marked: list[str]) -> str:
+    lines = [f"step {t} {symbol}: ‖value‖ {np.linalg.norm(tensor.data):.4g}, ‖∇‖ {_norm(tensor)}"
+             for symbol, tensor in tensors.items()]
+    if marked:
+        lines.append("the hand gradient disagrees at: " + ", ".join(marked))
+    return "\n".join(lines)

@@ -7,43 +7,87 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import graphviz
 
-from autograd.files import atomic_write
+from autograd.files import atomic_write, check_destination, check_folder
+from viz import svg
 
 FORMATS = ("svg", "png", "dot")
+SUFFIXES = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}  # the extensions that name a format
 
 
 class RenderError(RuntimeError):
     pass
 
 
-def layout(graph: graphviz.Digraph, fmt: str) -> bytes:
-    """The laid-out picture in `fmt` ('svg' or 'png')."""
-    if fmt not in ("svg", "png"):
+def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
+    """The laid-out picture in `fmt` ('svg' or 'png'); SVG text settled to read the same in every viewer. 'json':
+    Graphviz's own positions, which the explorer draws from."""
+    if fmt not in ("svg", "png", "json"):
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    # an SVG needs the layout's text runs too: their widths, which only Graphviz's own measurement knows
+    wanted = [fmt, "json"] if fmt == "svg" else [fmt]
     try:  # imported here: without its wheel (a platform it has none for) a system `dot` still serves
         import pygraphviz
     except ImportError:
         pygraphviz = None
     if pygraphviz is not None:
         with _graphviz_messages() as messages:
-            picture = pygraphviz.AGraph(string=graph.source).draw(format=fmt, prog="dot")
-        errors = [line for line in messages if line.startswith(("Error", "Warning"))]
-        if errors:
-            raise RenderError("render: Graphviz rejected the graph: " + " ".join(errors))
-        return picture
-    dot = shutil.which("dot")
-    if dot:
-        return subprocess.run([dot, f"-T{fmt}"], input=graph.source.encode(), capture_output=True, check=True).stdout
-    raise RenderError(
-        "render: no Graphviz layout engine found; `pip install pygraphviz` (its wheels bundle Graphviz) or "
-        "install Graphviz's `dot`, or ask for --format dot"
-    )
+            outputs = _bundled(pygraphviz, graph.source, wanted, messages)
+        _report(messages)
+    elif dot := shutil.which("dot"):
+        outputs = [subprocess.run([dot, f"-T{kind}"], input=graph.source.encode(), capture_output=True,
+                                  check=True).stdout for kind in wanted]
+    else:
+        raise RenderError(
+            "render: no Graphviz layout engine found; `pip install pygraphviz` (its wheels bundle Graphviz) or "
+            "install Graphviz's `dot`, or ask for --format dot"
+        )
+    if fmt == "svg":
+        return svg.settle(outputs[0].decode(), svg.runs(outputs[1])).encode()
+    return outputs[0]
+
+
+def _bundled(pygraphviz, source: str, formats: list[str], messages: list[str]) -> list[bytes]:
+    """One layout by the bundled Graphviz, rendered in each of `formats`."""
+    gv = pygraphviz.graphviz
+    try:
+        graph = pygraphviz.AGraph(string=source)
+    except pygraphviz.DotError as error:
+        raise RenderError(f"render: Graphviz rejected the graph: {' '.join(messages) or error}") from None
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"dot"):
+            raise RenderError(f"render: Graphviz could not lay the graph out: {' '.join(messages)}")
+        try:
+            outputs = []
+            for fmt in formats:
+                error, data = gv.gvRenderData(context, graph.handle, fmt.encode())
+                if error:
+                    raise RenderError(f"render: Graphviz could not write {fmt}: {' '.join(messages)}")
+                outputs.append(data)
+            return outputs
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+
+
+class RenderWarning(UserWarning):
+    """What Graphviz warns of (a big graph, a label it had to squeeze): the picture is still drawn."""
+
+
+def _report(messages: list[str]) -> None:
+    """Graphviz's errors fail the picture; its warnings are warnings."""
+    if any(line.startswith("Error") for line in messages):
+        raise RenderError("render: Graphviz rejected the graph: " + " ".join(messages))
+    for line in messages:
+        warnings.warn(f"render: Graphviz: {line}", RenderWarning, stacklevel=4)
 
 
 @contextmanager
@@ -75,14 +119,48 @@ def to_svg(graph: graphviz.Digraph) -> str:
     return layout(graph, "svg").decode()
 
 
-def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str = "svg") -> Path:
-    """Write the graph to `path` in `fmt`, through a temporary file and a rename, so no half file is left."""
-    if fmt not in FORMATS:
+def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """The format a picture is written in: `fmt` when given, else the one `path`'s extension names (.svg, .png,
+    .dot or .gv; SVG without one). An extension that names another format than `fmt`, or none known, is refused:
+    a .png holding SVG opens nowhere."""
+    if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    suffix = Path(path).suffix
+    named = SUFFIXES.get(suffix.lower())
+    if fmt is None and suffix and named is None:
+        raise ValueError(f"render: cannot tell the format from the extension {suffix} of {path}; end it in "
+                         f"{', '.join(SUFFIXES)}, or give the format (--format)")
+    if fmt is not None and named is not None and named != fmt:
+        raise ValueError(f"render: {path} ends in {suffix} but the format asked for is {fmt}; write {fmt} to a "
+                         f"{'.' + fmt} file, or leave the format out to take it from the extension")
+    return fmt or named or "svg"
+
+
+def destination(path: str | os.PathLike, fmt: str | None = None, name: str = "picture") -> tuple[Path, str]:
+    """Where and in which format a picture called `name` goes; refused before any work when it cannot be
+    written there (an empty path, a folder, a folder that does not exist, a format its extension contradicts)."""
+    fmt = output_format(path, fmt)
+    if str(path) and Path(path).is_dir():
+        raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {Path(path) / name}.{fmt}")
+    return check_destination(path), fmt
+
+
+def prepare_folder(folder: str | os.PathLike) -> Path:
+    """The folder that receives one picture per section: created when missing (its parent must exist); refused
+    when it is a file, or when a new folder's name is a picture's (x.svg is surely meant as a file)."""
+    if str(folder) and Path(folder).exists() and not Path(folder).is_dir():
+        raise NotADirectoryError(f"{folder} is a file; -o must be a folder, which receives one picture per section")
+    if str(folder) and not Path(folder).exists() and Path(folder).suffix.lower() in SUFFIXES:
+        raise ValueError(f"{folder} names a file, but -o must be a folder, which receives one picture per section; "
+                         "give a folder name, or one --gate for one picture")
+    return check_folder(folder)
+
+
+def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Write the graph to `path` in `fmt` (by default the one its extension names), through a temporary file and a
+    rename, so no half file is left."""
+    path, fmt = destination(path, fmt)
     data = graph.source.encode() if fmt == "dot" else layout(graph, fmt)
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {path / ('input.' + fmt)}")
     with atomic_write(path) as file:
         file.write(data)
     return path

@@ -1,0 +1,328 @@
+"""The layouts a hand-written LSTM backward comes in, each a translation to and from the derivation's terms.
+
+- `own`: the signature of `lstm.hand.backward`: `backward(params, xs, h0, c0, dhs, dh_T=None, dc_T=None)` with
+  params the twelve arrays by name, xs (T, B, X), h0 and c0 (B, H), dhs (T, B, H); it returns a dict with the
+  fifteen keys `W_xi … b_g, xs, h0, c0`. Optional: `forward(params, xs, h0, c0)` returning `(hs, (h_T, c_T))`.
+- `pytorch`: torch.nn.LSTM's stacked weights, rows in gate order i, f, g, o, time first:
+  `backward(weight_ih, weight_hh, bias_ih, bias_hh, input, h_0, c_0, d_output, d_h_n=None, d_c_n=None)` with
+  weight_ih (4H, X), weight_hh (4H, H), bias_ih and bias_hh (4H,), input (T, B, X), h_0 and c_0 (B, H),
+  d_output (T, B, H); it returns a dict with the seven keys `weight_ih weight_hh bias_ih bias_hh input h_0 c_0`.
+  Optional: `forward(weight_ih, weight_hh, bias_ih, bias_hh, input, h_0, c_0)` returning
+  `(output, (h_n, c_n))`, as torch.nn.LSTM does.
+- `cs231n`: the Stanford CS231n assignment's module: `lstm_forward(x, h0, Wx, Wh, b)` with x (N, T, D),
+  Wx (D, 4H), Wh (H, 4H), b (4H,), columns in gate order i, f, o, g and c0 = 0, returning `(h, cache)` with
+  h (N, T, H); `lstm_backward(dh, cache)` returning `(dx, dh0, dWx, dWh, db)`.
+
+In `own` and `pytorch` the returned dict may also hold gradients at the tensors the engine names in each step
+t, keyed by their `NodeName` (`lstm.names`), each the loss's whole gradient there, of shape (B, H) ((B, X) for
+x_t): `t3/x_t`; in each gate's section (`input gate`, `forget gate`, `output gate`, `gate gate`) `q` = W_xk x_t,
+`v` = W_hk h_{t−1}, `p` = q + v + b_k and the gate's output `i_t`, `f_t`, `o_t` or `g_t`
+(`t3/forget gate/f_t`); in the `cell state update` `q` = f_t ⊙ c_{t−1}, `p` = i_t ⊙ g_t and `c_t`; in the
+`hidden state update` `q` = tanh(c_t) and `h_t` (`t3/hidden state update/h_t`).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograd import Tensor, transpose
+from lstm.names import CS231N_ORDER, GATES, NAMES, TORCH_ORDER, NodeName, stacked
+from lstm.parameters import stack_gates
+from lstm.problem import Problem
+
+Arrays = dict[str, np.ndarray]
+Engine = tuple[dict[str, Tensor], Tensor, Tensor, Tensor]  # the twelve parameters, xs (T, B, X), h0, c0
+
+
+
+
+class HandError(ValueError):
+    """The user's code raised, or returned something other than its layout promises."""
+
+
+@dataclass(frozen=True)
+class Hand:
+    """A hand-written backward and, where given, its forward; `source` names them in messages."""
+
+    backward: Callable[..., Any]
+    forward: Callable[..., Any] | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """One of the derivation's arrays as it sits in an array of the layout: W_hf is weight_hh[4:8]."""
+
+    name: str  # the derivation's: W_hf, b_f, xs, h0, c0
+    array: str  # the layout's array holding it
+    where: str  # how, as the layout writes it
+    take: Callable[[np.ndarray], np.ndarray]  # the layout's array → the derivation's, in its orientation
+
+    @property
+    def label(self) -> str:
+        return self.name if self.where == self.name else f"{self.name} = {self.where}"
+
+
+def _whole(name: str, array: str) -> Block:
+    return Block(name, array, array, lambda a: a)
+
+
+def _gate_blocks(order: str, hidden_size: int, holders: dict[str, tuple[str, ...]], columns: bool) -> list[Block]:
+    """Each gate's W_x, W_h and b as blocks of the stacked arrays that hold them (`holders`, by kind): rows in
+    `order` (PyTorch), or columns, the weights transposed (CS231n)."""
+    blocks = []
+    for gate in GATES:
+        cut = stacked(order, hidden_size)[gate.key]
+        for kind, arrays in holders.items():
+            for array in arrays:
+                if columns and kind != "b":
+                    where, take = f"{array}[:, {cut.start}:{cut.stop}]ᵀ", lambda a, cut=cut: a[:, cut].T
+                else:
+                    where, take = f"{array}[{cut.start}:{cut.stop}]", lambda a, cut=cut: a[cut]
+                blocks.append(Block(gate.parameter(kind), array, where, take))
+    return blocks
+
+
+def call(hand: Hand, role: str, fn: Callable[..., Any], *args: Any, hint: str = "") -> Any:
+    """Run the user's code on copies of the arrays (it may write into them); whatever it raises becomes one
+    line that names the function, the exception and the line of the user's file it came from (and `hint`)."""
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        return fn(*copies)
+    except Exception as error:  # the user's code may raise anything; the message names it
+        frames = traceback.extract_tb(error.__traceback__)
+        where = next((f" ({os.path.basename(f.filename)}, line {f.lineno})" for f in reversed(frames)
+                      if f.filename != __file__), "")
+        raise HandError(f"{hand.source}: {role} raised {type(error).__name__}: {error}{where}{hint}") from None
+
+
+def _array(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise HandError(f"{what} must be an array of shape {shape}, got {type(value).__name__}") from None
+    if array.shape != shape:
+        raise HandError(f"{what} has shape {array.shape}, expected {shape}")
+    return array
+
+
+def gradients(hand: Hand, role: str, given: Any, expected: dict[str, tuple[int, ...]], length: int) -> Arrays:
+    """The dict a backward returned, checked: every expected key with its shape, and any other key a step's
+    NodeName (a gradient at an intermediate), kept for the engine to place."""
+    if not isinstance(given, dict):
+        raise HandError(f"{hand.source}: {role} must return a dict with the keys {', '.join(expected)}; "
+                        f"got {type(given).__name__}")
+    missing = [name for name in expected if name not in given]
+    if missing:
+        raise HandError(f"{hand.source}: {role} returned no gradient for {', '.join(missing)} (expected the keys "
+                        f"{', '.join(expected)})")
+    out = {name: _array(given[name], f"{hand.source}: {role}'s gradient for {name}", shape)
+           for name, shape in expected.items()}
+    for key, value in given.items():
+        if key in expected:
+            continue
+        step = NodeName.parse(str(key)).step
+        if step is None or step >= length:
+            raise HandError(f"{hand.source}: {role} returned {key!r}, which is neither one of {', '.join(expected)} "
+                            f"nor a tensor of a step t0 … t{length - 1} named as in lstm.names, e.g. "
+                            "'t0/forget gate/f_t'")
+        out[str(key)] = np.asarray(value, dtype=np.float64)
+    return out
+
+
+def _state_pair(hand: Hand, role: str, result: Any, names: str) -> tuple[Any, Any, Any]:
+    """(hs, (h_T, c_T)), as an LSTM returns it."""
+    try:
+        hs, (h_T, c_T) = result
+    except (TypeError, ValueError):
+        raise HandError(f"{hand.source}: {role} must return {names}; got {type(result).__name__}") from None
+    return hs, h_T, c_T
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a forward computed, in the derivation's orientation: hs (T, B, H), and c_T where it gives one."""
+
+    hs: np.ndarray
+    c_T: np.ndarray | None
+
+
+class Layout:
+    """One layout: how the derivation's problem reads in it, how its arrays make the engine's graph, where the
+    derivation's arrays sit in its arrays, and how its user's code is called."""
+
+    name: str
+    inputs: tuple[str, ...]  # the arrays the backward differentiates, in the layout's names and order
+    # how the per-step localisation cuts the problem: "from step" (the run starts at any state) or "first steps"
+    steps: str = "from step"
+    forward_signature: str  # how an optional forward beside the backward is called, and what it returns
+
+    @property
+    def forward_hint(self) -> str:
+        """What an error of a file's `forward` adds: it was called because of its name."""
+        return f"; a file's function forward is called as {self.forward_signature}: rename it to check the " \
+               "backward alone"
+
+    def restrict(self, problem: Problem) -> Problem:
+        """The problem with what the layout cannot express set to zero."""
+        return problem
+
+    def arrays(self, problem: Problem) -> Arrays:
+        raise NotImplementedError
+
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
+        raise NotImplementedError
+
+    def blocks(self, hidden_size: int) -> list[Block]:
+        raise NotImplementedError
+
+    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+        raise NotImplementedError
+
+    def backward(self, hand: Hand, problem: Problem) -> Arrays:
+        """The user's gradients by the layout's names (and any at intermediates by NodeName)."""
+        raise NotImplementedError
+
+    def require(self, hand: Hand) -> None:
+        """Raise when the layout needs code the user did not give."""
+
+    def shapes(self, problem: Problem) -> dict[str, tuple[int, ...]]:
+        return {name: a.shape for name, a in self.arrays(problem).items()}
+
+
+class Own(Layout):
+    name = "own"
+    inputs = (*NAMES, "xs", "h0", "c0")
+    forward_signature = "forward(params, xs, h0, c0) → (hs, (h_T, c_T))"
+
+    def arrays(self, problem: Problem) -> Arrays:
+        return {**problem.params, "xs": problem.xs, "h0": problem.h0, "c0": problem.c0}
+
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
+        return {name: tensors[name] for name in NAMES}, tensors["xs"], tensors["h0"], tensors["c0"]
+
+    def blocks(self, hidden_size: int) -> list[Block]:
+        return [_whole(name, name) for name in self.inputs]
+
+    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+        params = {name: arrays[name] for name in NAMES}
+        result = call(hand, "forward", hand.forward, params, arrays["xs"], arrays["h0"], arrays["c0"],
+                      hint=self.forward_hint)
+        hs, _, c_T = _state_pair(hand, "forward", result, "(hs, (h_T, c_T))")
+        return Outputs(np.asarray(hs), np.asarray(c_T))
+
+    def backward(self, hand: Hand, problem: Problem) -> Arrays:
+        given = call(hand, "backward", hand.backward, dict(problem.params), problem.xs, problem.h0, problem.c0,
+                     problem.dhs, problem.dh_T, problem.dc_T)
+        return gradients(hand, "backward", given, self.shapes(problem), problem.length)
+
+
+TORCH = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class PyTorch(Layout):
+    name = "pytorch"
+    inputs = (*TORCH, "input", "h_0", "c_0")
+    forward_signature = "forward(weight_ih, weight_hh, bias_ih, bias_hh, input, h_0, c_0) → (output, (h_n, c_n))"
+    # The engine has one bias per gate, b_k = bias_ih_k + bias_hh_k; the problem splits it unevenly between the
+    # two, so a forward that reads only one of them is caught.
+    share_ih = 0.75
+
+    def arrays(self, problem: Problem) -> Arrays:
+        b = stack_gates(problem.params, TORCH_ORDER, "b")
+        return {"weight_ih": stack_gates(problem.params, TORCH_ORDER, "W_x"),
+                "weight_hh": stack_gates(problem.params, TORCH_ORDER, "W_h"),
+                "bias_ih": (self.share_ih * b).astype(b.dtype), "bias_hh": ((1 - self.share_ih) * b).astype(b.dtype),
+                "input": problem.xs, "h_0": problem.h0, "c_0": problem.c0}
+
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
+        rows = stacked(TORCH_ORDER, tensors["h_0"].shape[-1])
+        params = {}
+        for gate in GATES:
+            r = rows[gate.key]
+            params[gate.W_x] = tensors["weight_ih"][r].named(gate.W_x)
+            params[gate.W_h] = tensors["weight_hh"][r].named(gate.W_h)
+            params[gate.b] = (tensors["bias_ih"][r] + tensors["bias_hh"][r]).named(gate.b)
+        return params, tensors["input"], tensors["h_0"], tensors["c_0"]
+
+    def blocks(self, hidden_size: int) -> list[Block]:
+        holders = {"W_x": ("weight_ih",), "W_h": ("weight_hh",), "b": ("bias_ih", "bias_hh")}
+        return [*_gate_blocks(TORCH_ORDER, hidden_size, holders, columns=False), _whole("xs", "input"),
+                _whole("h0", "h_0"), _whole("c0", "c_0")]
+
+    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+        result = call(hand, "forward", hand.forward, *(arrays[name] for name in self.inputs),
+                      hint=self.forward_hint)
+        output, _, c_n = _state_pair(hand, "forward", result, "(output, (h_n, c_n))")
+        return Outputs(np.asarray(output), np.asarray(c_n))
+
+    def backward(self, hand: Hand, problem: Problem) -> Arrays:
+        arrays = self.arrays(problem)
+        given = call(hand, "backward", hand.backward, *(arrays[name] for name in self.inputs), problem.dhs,
+                     problem.dh_T, problem.dc_T)
+        return gradients(hand, "backward", given, self.shapes(problem), problem.length)
+
+
+class CS231n(Layout):
+    name = "cs231n"
+    inputs = ("x", "h0", "Wx", "Wh", "b")
+    returns = ("dx", "dh0", "dWx", "dWh", "db")  # lstm_backward's tuple, in this order
+    steps = "first steps"  # c0 = 0 is the layout's: no run can start mid-sequence
+
+    def restrict(self, problem: Problem) -> Problem:
+        zero = np.zeros_like(problem.c0)
+        return problem.replace(c0=zero, dh_T=zero, dc_T=zero)
+
+    def arrays(self, problem: Problem) -> Arrays:
+        return {"x": problem.xs.transpose(1, 0, 2), "h0": problem.h0,
+                "Wx": stack_gates(problem.params, CS231N_ORDER, "W_x").T,
+                "Wh": stack_gates(problem.params, CS231N_ORDER, "W_h").T,
+                "b": stack_gates(problem.params, CS231N_ORDER, "b")}
+
+    def graph(self, tensors: dict[str, Tensor]) -> Engine:
+        columns = stacked(CS231N_ORDER, tensors["h0"].shape[-1])
+        params = {}
+        for gate in GATES:
+            c = (slice(None), columns[gate.key])
+            params[gate.W_x] = transpose(tensors["Wx"][c]).named(gate.W_x)
+            params[gate.W_h] = transpose(tensors["Wh"][c]).named(gate.W_h)
+            params[gate.b] = tensors["b"][columns[gate.key]].named(gate.b)
+        xs = transpose(tensors["x"], axes=(1, 0, 2)).named("xs")
+        return params, xs, tensors["h0"], Tensor(np.zeros(tensors["h0"].shape))
+
+    def blocks(self, hidden_size: int) -> list[Block]:
+        holders = {"W_x": ("Wx",), "W_h": ("Wh",), "b": ("b",)}
+        return [*_gate_blocks(CS231N_ORDER, hidden_size, holders, columns=True),
+                Block("xs", "x", "x, read as (T, N, D)", lambda a: a.transpose(1, 0, 2)), _whole("h0", "h0")]
+
+    def require(self, hand: Hand) -> None:
+        if hand.forward is None:
+            raise HandError(f"{hand.source}: the cs231n layout needs lstm_forward, whose cache lstm_backward reads")
+
+    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+        return Outputs(np.asarray(self._forward(hand, arrays)[0]).transpose(1, 0, 2), None)
+
+    def _forward(self, hand: Hand, arrays: Arrays) -> tuple[Any, Any]:
+        result = call(hand, "lstm_forward", hand.forward, *(arrays[name] for name in self.inputs))
+        if not isinstance(result, Sequence) or len(result) != 2:
+            raise HandError(f"{hand.source}: lstm_forward must return (h, cache); got {type(result).__name__}")
+        return result[0], result[1]
+
+    def backward(self, hand: Hand, problem: Problem) -> Arrays:
+        _, cache = self._forward(hand, self.arrays(problem))
+        given = call(hand, "lstm_backward", hand.backward, problem.dhs.transpose(1, 0, 2), cache)
+        if not isinstance(given, Sequence) or len(given) != len(self.returns):
+            got = f"{len(given)} values" if isinstance(given, Sequence) else type(given).__name__
+            raise HandError(f"{hand.source}: lstm_backward must return ({', '.join(self.returns)}); got {got}")
+        expected = dict(zip(self.returns, self.shapes(problem).values(), strict=True))
+        named = gradients(hand, "lstm_backward", dict(zip(self.returns, given, strict=True)), expected, problem.length)
+        return {name: named[d] for name, d in zip(self.inputs, self.returns, strict=True)}
+
+
+LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (Own(), PyTorch(), CS231n())}

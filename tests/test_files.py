@@ -1,0 +1,190 @@
+"""autograd.files: the modes of written files, temporaries named and cleaned up, and loads that say what a file is."""
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from autograd.files import atomic_savez, atomic_write, check_destination, check_folder, load_npz
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def umask():
+    """Set the umask for one test, and restore it after."""
+    saved = os.umask(0o022)
+    yield os.umask
+    os.umask(saved)
+
+
+@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_new_files_follow_the_umask(tmp_path, umask, mask, expected):
+    umask(mask)
+    atomic_savez(tmp_path / "w.npz", {"a": np.zeros(2)})
+    with atomic_write(tmp_path / "x.svg") as file:
+        file.write(b"<svg/>")
+    assert mode(tmp_path / "w.npz") == expected
+    assert mode(tmp_path / "x.svg") == expected
+
+
+def test_a_file_written_over_keeps_its_mode(tmp_path, umask):
+    umask(0o022)
+    path = tmp_path / "w.npz"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o640)
+    atomic_savez(path, {"a": np.zeros(2)})
+    assert mode(path) == 0o640
+    assert load_npz(path)["a"].shape == (2,)
+
+
+def finished_pid() -> int:
+    """The pid of a process that has ended (so no writer runs under it)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_temporaries_of_the_same_destination_are_removed_on_the_next_write(tmp_path):
+    dead = tmp_path / f".x.svg.{finished_pid()}.0123456789abcdef.tmp"
+    old_style = tmp_path / ".x.svg.vizukr21.tmp"  # tempfile.mkstemp's, from before the pid was in the name
+    alive = tmp_path / f".x.svg.{os.getpid()}.0123456789abcdef.tmp"  # a write in progress, here
+    other_destination = tmp_path / f".y.svg.{finished_pid()}.0123456789abcdef.tmp"
+    users_file = tmp_path / ".x.svg.notes.tmp"
+    for path in (dead, old_style, alive, other_destination, users_file):
+        path.write_bytes(b"partial")
+    with atomic_write(tmp_path / "x.svg") as file:
+        file.write(b"<svg/>")
+    assert not dead.exists() and not old_style.exists()
+    assert alive.exists() and other_destination.exists() and users_file.exists()
+    assert (tmp_path / "x.svg").read_bytes() == b"<svg/>"
+
+
+def test_a_writer_killed_mid_write_leaves_a_temporary_the_next_write_removes(tmp_path):
+    path = tmp_path / "w.npz"
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from autograd.files import atomic_write
+        with atomic_write({str(path)!r}) as file:
+            file.write(b"half")
+            file.flush()
+            print("writing", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "writing\n"
+    writer.kill()
+    writer.wait()
+    writer.stdout.close()
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].name.startswith(".w.npz.") and not path.exists()
+    atomic_savez(path, {"a": np.ones(3)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_write_errors_name_the_destination_not_the_temporary(tmp_path, monkeypatch):
+    def full_disk(file, **arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(OSError) as caught:
+        atomic_savez(tmp_path / "w.npz", {"a": np.zeros(2)})
+    assert str(caught.value) == f"cannot write {tmp_path / 'w.npz'}: No space left on device"
+    assert caught.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []  # no temporary left either
+
+
+def test_a_failed_rename_names_the_destination(tmp_path, monkeypatch):
+    def refuse(source, destination):
+        raise PermissionError(errno.EACCES, "Permission denied", source)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError, match=r"^cannot write .*x\.svg: Permission denied$") as caught:
+        with atomic_write(tmp_path / "x.svg") as file:
+            file.write(b"<svg/>")
+    assert ".tmp" not in str(caught.value)
+
+
+@pytest.mark.parametrize("where, error, message", [
+    ("missing/x.svg", FileNotFoundError, "no such folder"),
+    ("afile/x.svg", NotADirectoryError, "is not a folder"),
+    ("adir", IsADirectoryError, "is a folder; expected a file name"),
+])
+def test_a_destination_that_cannot_be_written_is_refused_before_writing(tmp_path, where, error, message):
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(error, match=message):
+        check_destination(tmp_path / where)
+    with pytest.raises(error, match=message):
+        with atomic_write(tmp_path / where):
+            pass
+    assert not (tmp_path / "missing").exists()
+
+
+def test_check_folder_creates_one_level_and_refuses_files_and_missing_parents(tmp_path):
+    assert check_folder(tmp_path / "new").is_dir()
+    (tmp_path / "afile").write_text("a file")
+    with pytest.raises(NotADirectoryError, match="afile is a file; expected a folder"):
+        check_folder(tmp_path / "afile")
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        check_folder(tmp_path / "missing" / "deeper")
+    assert not (tmp_path / "missing").exists()
+    with pytest.raises(ValueError, match="empty path"):
+        check_folder("")
+    with pytest.raises(ValueError, match="empty path"):
+        check_destination("")
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"W_xi 1 2 3\n", "a text file (it begins 'W_xi 1 2 3')"),
+    (b"", "an empty file"),
+    (b"\x00\x01\x02binary", "not an .npz file (it begins with the bytes"),
+])
+def test_loading_a_file_that_is_not_npz_says_what_it_is(tmp_path, content, says):
+    path = tmp_path / "w.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as caught:
+        load_npz(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and says in message and "expected an .npz archive" in message
+    assert "pickle" not in message
+
+
+def test_loading_a_npy_file_says_it_is_one(tmp_path):
+    np.save(tmp_path / "w.npy", np.zeros(3))
+    with pytest.raises(ValueError, match=r"w\.npy: a \.npy file \(one array, as np\.save writes\); expected an "
+                                         r"\.npz archive"):
+        load_npz(tmp_path / "w.npy")
+
+
+def test_pickled_arrays_are_refused_without_pointing_at_unsafe_loading(tmp_path):
+    np.savez(tmp_path / "o.npz", ok=np.zeros(2), objects=np.array([{}, None], dtype=object))
+    with pytest.raises(ValueError) as caught:
+        load_npz(tmp_path / "o.npz")
+    message = str(caught.value)
+    assert "objects holds Python objects, which are never loaded here" in message
+    assert "allow_pickle" not in message and "pickle.load" not in message
+
+
+def test_missing_folder_and_truncated_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_npz(tmp_path / "none.npz")
+    with pytest.raises(IsADirectoryError, match="is a folder; expected an .npz file"):
+        load_npz(tmp_path)
+    atomic_savez(tmp_path / "w.npz", {"a": np.arange(1000.0)})
+    data = (tmp_path / "w.npz").read_bytes()
+    (tmp_path / "w.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupt or truncated .npz file"):
+        load_npz(tmp_path / "w.npz")
+
+
+def test_the_probe_leaves_nothing_behind(tmp_path):
+    check_destination(tmp_path / "x.svg")
+    check_folder(tmp_path / "out")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and list((tmp_path / "out").iterdir()) == []
