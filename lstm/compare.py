@@ -58,7 +58,7 @@ class Diagnosis:
     sweep: Sweep | None
 
     def format(self) -> list[str]:
-        lines = ["Diagnosis (finite differences and the Taylor test in float64)"]
+        lines = ["Diagnosis (the engine and finite differences in float64)"]
         if self.name is not None:
             lines.append(f"{self.name} at index {self.index}: {describe_relative(self.relative)}")
         return lines + [self.taylor.format(), *([self.sweep.format()] if self.sweep else [])]

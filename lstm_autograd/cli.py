@@ -400,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError as error:  # what the estimate let through
         print(f"{prog}: error: out of memory ({error or 'no detail'}); reduce the sizes: --hidden-size, "
               "--input-size, --batch or --length", file=sys.stderr)
+    except BrokenPipeError:  # the reader left (`| head`) with what it wanted: nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        return 128 + 13  # as a program killed by SIGPIPE, like the shell's own tools
     except (ValueError, OSError, RuntimeError) as error:
         print(f"{prog}: error: {_message(error, args.command)}", file=sys.stderr)
     except KeyboardInterrupt as error:  # training's says the step reached and what its checkpoint holds

@@ -293,3 +293,13 @@ def test_bench_table_from_a_saved_run(place, capfd):
     results = Results(environment, [Timing("S", "float64", "engine", 1.0, 0.9, 1.1)])
     (place / "run.json").write_text(json.dumps(as_dict(results)))
     assert "engine" in table_from(str(place / "run.json"))
+
+
+@pytest.mark.parametrize("command", [["reproduce", "list"], ["audit", "docs/lstm-cell-partials.md"]])
+def test_a_reader_that_leaves_early_gets_no_error(command):
+    """`lstm-autograd reproduce list | head -1`: the pipe closes under the writer, which stops without a word."""
+    root = Path(__file__).parent.parent
+    with subprocess.Popen([sys.executable, "-m", "lstm_autograd", *command], cwd=root, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        process.stdout.close()  # before the first write: that write, or the flush at exit, finds no reader
+        assert process.wait(timeout=120) == 141 and process.stderr.read() == ""

@@ -157,6 +157,7 @@ def test_a_ledgers_contributions_add_up_to_its_gradient(page, tmp_path):
 
 def test_shutting_and_opening_a_step_and_a_gate(page, tmp_path):
     show(page, viz.explore_gate("all", length=3), tmp_path)
+    page.keyboard.press("f")  # the whole graph in sight, to click its boxes
     all_nodes = page.locator(".node").count()
     step = page.evaluate("[...document.querySelectorAll('.frame-label.outline')].find(e => e.textContent.includes('1'))"
                          ".dataset.box")
@@ -177,6 +178,7 @@ def test_shutting_and_opening_a_step_and_a_gate(page, tmp_path):
 
 def test_fifty_steps_open_shut_one_card_a_step_and_a_step_opens_on_a_click(page, tmp_path):
     show(page, viz.explore_gate("all", length=50), tmp_path)
+    page.keyboard.press("f")  # the whole graph in sight, to click its boxes
     steps = page.locator(".box-card.outline")
     assert steps.count() == 50 and page.locator(".node").count() <= 6  # the loss's few tensors
     page.locator(".box-card.outline", has_text="t = 25").click()
@@ -287,3 +289,23 @@ def test_nan_and_infinity_show_as_such(page, tmp_path):
     page.keyboard.press("End")
     grad = " ".join(page.locator('.node[data-name="x"] .grad').all_text_contents())
     assert numbers(grad) == ["NaN", "-0.5800", "-inf"] and page.errors == []
+
+
+@pytest.mark.parametrize("kind, whole", [("not finite", True), ("sequence", False)],
+                         ids=["a small graph", "the demo's cell over three steps"])
+def test_the_page_opens_whole_when_it_can_be_read_so_and_else_at_reading_size_on_the_current_tensor(
+        page, tmp_path, kind, whole):
+    show(page, PAGES[kind](), tmp_path)
+    scale = lambda: float(re.findall(r"-?[\d.]+", page.evaluate(  # noqa: E731
+        "getComputedStyle(document.getElementById('stage')).transform"))[0])
+    card = page.locator(".node.current").first.bounding_box()
+    view = page.locator("#viewport").bounding_box()
+    assert view["x"] <= card["x"] and card["x"] + card["width"] <= view["x"] + view["width"]
+    assert view["y"] <= card["y"] and card["y"] + card["height"] <= view["y"] + view["height"]
+    assert scale() >= 0.6
+    if not whole:
+        page.keyboard.press("f")
+        assert scale() < 0.6  # the whole graph, too small to read at this size
+    inside = [view["x"] - 1 <= left and right <= view["x"] + view["width"] + 1 for left, _, right, _, _ in
+              card_rects(page) if right > left]  # the drawn cards; a shut box's members are not drawn
+    assert all(inside) and page.errors == []

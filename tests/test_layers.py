@@ -165,3 +165,17 @@ def test_the_checks_catch_an_upward_import_a_late_one_and_a_cycle(tmp_path):
 def test_the_readme_table_of_layers_is_this_one():
     rows = re.findall(r"^\| (\d) \| `(\w+)/` \|", (ROOT / "README.md").read_text(), re.M)
     assert {package: int(layer) for layer, package in rows} == LAYERS
+
+
+def test_the_readme_map_of_the_code_names_every_module_under_its_package():
+    """A newcomer finds each module in the README's map, under its own package's heading."""
+    text = (ROOT / "README.md").read_text()
+    tree = text[text.index("\nautograd/  tensor.py"):text.index("\ntests/     fixtures/")]
+    listed, package = set(), None
+    for line in tree.splitlines():
+        head = re.match(r"(\w+)/ ", line)
+        package = head[1] if head else package
+        listed |= {f"{package}/{name}" for name in re.findall(r"\b(\w+\.py)\b", line)}
+    modules = {f"{p}/{f.name}" for p in LAYERS if p != "benchmarks" for f in (ROOT / p).glob("*.py")
+               if f.name not in ("__init__.py", "__main__.py")}
+    assert sorted(modules - listed) == []

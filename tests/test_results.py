@@ -42,4 +42,5 @@ def test_a_page_without_records_says_so(tiny_queue, tmp_path):
     results.write_page(tmp_path / "none", tmp_path / "docs")
     page = (tmp_path / "docs" / "results.md").read_text()
     assert "No run has a record yet." in page and "(0 of 3 runs done; the rest pending)" in page
+    assert "0 of 0" not in page and "| ours: LSTM, forget-gate bias 5 | — |" in page  # no count of nothing
     assert not (tmp_path / "docs" / "results").exists() and "](results/" not in page  # no empty figures

@@ -117,7 +117,9 @@ def test_ctrl_c_is_one_line_with_the_step_and_the_intact_checkpoint_and_exit_130
     path = tmp_path / "c.npz"
     process = subprocess.Popen([sys.executable, "-m", "lstm_autograd", "train", "adding", *SMALL_OPTIONS, "--steps",
                                 "1000000", "--every", "2", "--checkpoint", str(path), "--quiet"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # a shell's background job starts with Ctrl-C ignored, and Python then keeps it so
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -251,7 +251,7 @@ def test_a_forward_of_another_signature_is_named_with_the_way_out(tmp_path, caps
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
-SECTIONS = ("## Check your own backward", "## Beyond the LSTM")
+SECTIONS = ("## Check a derivation", "## Check your own backward", "## Beyond the LSTM")
 
 
 def rounding_blurred(text):

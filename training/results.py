@@ -240,8 +240,9 @@ The paper's numbers are read by eye from its Figure 2 (one run per model). The c
             below = [first_step(r, 0.95 * baseline) for r in records]
             hits = [s for s in below if s is not None]
             rows.append(f"| ours: {LABELS[model]}, H = {runs[0].args[runs[0].args.index('--hidden-size') + 1]} | "
-                        f"{at_the_end(records)} | "
-                        f"{len(hits)} of {len(records)}" + (f", from {spread(hits, count)}" if hits else "") +
+                        f"{at_the_end(records)} | " +
+                        (f"{len(hits)} of {len(records)}" if records else "—") +
+                        (f", from {spread(hits, count)}" if hits else "") +
                         f" | {spread([r['seconds'] for r in records], duration)} |")
         paper = "; ".join(f"≈ {ce} after {n:,} examples ({n // 20:,} steps)" for n, ce in PAPER_COPY)
 
@@ -287,7 +288,8 @@ forget-gate bias 1), with their sizes: 40 hidden units for the LSTM, 80 for the 
             solved = [r["steps"] for r in records if r["held_out"].get("solved")]
             cap = max((r["settings"]["steps"] for r in records), default=0)
             mean = f"mean {np.mean(solved):,.0f}; median " if solved else ""
-            rows.append(f"| ours: {labels[setting]} | {len(solved)} of {len(records)} (within {cap:,}) | "
+            trials = f"{len(solved)} of {len(records)} (within {cap:,})" if records else "—"
+            rows.append(f"| ours: {labels[setting]} | {trials} | "
                         f"{mean}{spread(solved, count)} | {spread([r['seconds'] for r in records], duration)} |")
 
         def draw(ax):

@@ -767,6 +767,8 @@
     });
     draw();
     fit();
+    // A graph too big to read whole opens at reading size on the current tensor; `fit` (f) shows all of it
+    if (view.scale < 0.6) reveal(currentStep()[1] ?? D.nodes.length - 1, true);
     window.explorer.drawn = performance.now(); // since navigation began: how long the page took to appear
   }
 
