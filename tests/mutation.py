@@ -194,6 +194,8 @@ def copy_tree() -> None:
     for path in project_files():
         (TREE / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, TREE / path.relative_to(ROOT))
+    # a repository of its own: tests that list the project's files with git would find none in this ignored folder
+    subprocess.run(["git", "init", "-q"], cwd=TREE, check=True)
 
 
 def fingerprint() -> str:
