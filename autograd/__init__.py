@@ -29,7 +29,7 @@ from autograd.ops import (
 from autograd.tensor import Tensor, no_grad
 
 # Tells this engine from HIPS autograd, whose PyPI package installs a top-level `autograd` too (lstm.installed)
-DISTRIBUTION = "lstm-autograd"
+__distribution__ = "lstm-autograd"
 
 __all__ = [
     "PRIMITIVES", "GradientReport", "Partial", "Primitive", "Tensor", "add", "check_gradients", "concat",

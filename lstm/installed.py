@@ -15,7 +15,7 @@ REINSTALL = "pip install --force-reinstall --no-deps lstm-autograd (from a check
 
 def foreign_engine() -> str | None:
     """Why the `autograd` imported is not this project's engine, or None when it is."""
-    if getattr(autograd, "DISTRIBUTION", None) == "lstm-autograd":
+    if getattr(autograd, "__distribution__", None) == "lstm-autograd":
         return None
     if getattr(autograd, "__file__", None) is None:  # a folder without __init__.py: a namespace package
         return (f"the package `autograd` at {', '.join(autograd.__path__)} has no __init__.py: lstm-autograd's "

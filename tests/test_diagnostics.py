@@ -1,6 +1,7 @@
 """Diagnostics for failed checks, and checking a hand-written gradient function of any graph (a GRU here)."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +172,228 @@ def test_the_taylor_test_separates_right_from_wrong_gradients_on_the_fuzzers_pro
             assert taylor_test(f, point, wrong, seed=seed).verdict == "wrong", (seed, size)
         checked += 1
     assert checked > 150
+
+
+# ---- the report of check_gradients, and what it checks ------------------------------------------------------
+
+ROW = (r"(?P<name>\S+) +(?P<shape>\([\d, ]*\)) +(?P<diff>\d\.\d\de[+-]\d\d) +(?P<relative>\d\.\de[+-]\d\d) +"
+       r"(?P<fd>\d\.\d\de[+-]\d\d|—)  (?P<result>pass|FAIL: (?P<band>[a-z ]+\w), worst at index (?P<worst>\(.*\)))")
+
+
+def test_the_report_reads_as_two_tables_the_first_departure_and_a_count():
+    report = check_gradients(gru, gru_inputs(1), lambda *a: gru_backward(*a, mistake="reset sigmoid"))
+    lines = report.format().split("\n")
+    assert lines[0] == ("hand-written gradients against the engine; pass: |hand − engine| ≤ 1e-08·max(1, |engine|), "
+                        "and the engine within 1e-6 of central finite differences (float64)")
+    k = 1
+    for title, rows, fd in (("inputs", report.inputs, "number"), ("intermediates, walking back from the output",
+                                                                    report.nodes, "—")):
+        assert lines[k:k + 2] == ["", title]
+        assert lines[k + 2].split() == ["shape", "|hand−engine|", "relative", "|engine−fd|", "result"]
+        for row, line in zip(rows, lines[k + 3:k + 3 + len(rows)], strict=True):
+            cells = re.fullmatch(ROW, line)
+            assert cells and cells["name"] == row.name and cells["shape"] == str(row.shape), line
+            assert (cells["fd"] == "—") == (fd == "—"), line
+            assert cells["result"] == ("pass" if row.passed else f"FAIL: {row.band}, worst at index {row.worst}")
+        k += 3 + len(rows)
+    failed = sum(not row.passed for row in report.inputs + report.nodes)
+    assert failed == 5 and lines[k:] == [
+        "", "first departure, walking back from the output: r_pre",
+        "the gradient at r, which it feeds, is right: the mistake is in the partial between them",
+        "", *"\n".join(report.diagnosis()).split("\n"),
+        "", f"{len(report.inputs) + len(report.nodes) - failed} passed, {failed} failed"]
+    right = check_gradients(gru, gru_inputs(1), gru_backward)
+    assert right.format().split("\n")[-4:] == ["", right.taylor.format().splitlines()[0], "",
+                                                 f"{len(right.inputs) + len(right.nodes)} passed, 0 failed"]
+
+
+def test_each_row_holds_the_input_its_worst_element_and_the_errors_there():
+    inputs = gru_inputs(1)
+    report = check_gradients(gru, inputs, lambda *a: gru_backward(*a, mistake="tanh derivative"))
+    hand = gru_backward(*[x.data for x in inputs], mistake="tanh derivative")
+    engine = check_gradients(gru, inputs, gru_backward)  # right by hand: its engine column is the engine's gradient
+    assert [row.shape for row in report.inputs] == [x.shape for x in inputs]
+    for row, right in zip(report.inputs, engine.inputs, strict=True):
+        truth = gru_backward(*[x.data for x in inputs])[row.name]
+        diff = np.abs(hand[row.name] - truth)
+        assert row.hand_vs_engine == pytest.approx(diff.max(), rel=1e-6, abs=1e-15)
+        if not row.passed:
+            assert row.worst == np.unravel_index(np.argmax(diff), diff.shape)
+            assert row.relative == pytest.approx(relative_error(hand[row.name][row.worst], truth[row.worst]))
+        assert isinstance(row.engine_vs_fd, float) and row.engine_vs_fd < 1e-6 and right.passed
+
+
+def test_the_first_departure_names_every_tensor_it_feeds_each_once():
+    """`a` feeds `c` directly and `b` through two unnamed products: both are named, once each."""
+
+    def fn(x):
+        a = ag.tanh(x).named("a")
+        c = ag.exp(a).named("c")
+        b = (a * 2.0 + a * 3.0).named("b")
+        return (c * b).sum()
+
+    def hand(x, forget_exp_partial=True):
+        a = np.tanh(x)
+        d_c, d_b = 5 * a, np.exp(a)
+        d_a = (d_c if forget_exp_partial else d_c * np.exp(a)) + 5 * d_b
+        return {"x": d_a * (1 - a * a), "a": d_a, "b": d_b, "c": d_c}
+
+    x = Tensor(np.array([0.3, -0.5]), name="x")
+    assert check_gradients(fn, [x], lambda x: hand(x, False)).passed
+    report = check_gradients(fn, [x], hand)
+    assert report.first_departure == "a" and sorted(report.departure_feeds) == ["b", "c"]
+    assert (f"the gradient at {', '.join(report.departure_feeds)}, which it feeds, is right: the mistake is in the "
+            "partial between them") in report.format().splitlines()
+
+
+def test_a_wrong_gradient_at_the_output_itself_feeds_nothing():
+    report = check_gradients(lambda x: (x * x).sum().named("L"), [Tensor([1.0, 2.0], name="x")],
+                             lambda x: {"x": 4 * x, "L": 2.0})
+    assert report.first_departure == "L" and report.departure_feeds == []
+    assert "which it feeds" not in report.format()
+
+
+def test_hand_may_return_a_list_and_inputs_may_be_arrays_or_lists_in_any_float_dtype():
+    seen = []
+
+    def fn(a, b):
+        seen.append([a.name, b.name])
+        return (ag.tanh(a) * b).sum()
+
+    a32 = np.array([0.25, -0.5], np.float32)  # exactly representable: the same point in float32 and float64
+    report = check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: [(1 - np.tanh(a) ** 2) * b, np.tanh(a)])
+    assert report.passed, report.format()
+    assert [row.name for row in report.inputs] == ["input 0", "input 1"] and seen[0] == ["input 0", "input 1"]
+    with pytest.raises(ValueError, match="check_gradients: hand returned 1 gradients for 2 inputs"):
+        check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: [np.tanh(a)])
+
+
+def test_an_input_the_output_does_not_use_has_a_zero_gradient_and_an_empty_input_a_row():
+    report = check_gradients(lambda x, unused, empty: ag.tanh(x).sum() + empty.sum(),
+                             [np.array([0.3, 0.1]), np.ones(2), np.zeros(0)],
+                             lambda x, unused, empty: [1 - np.tanh(x) ** 2, np.zeros(2), np.zeros(0)])
+    assert report.passed, report.format()
+    empty = report.inputs[2]
+    assert (empty.shape, empty.worst, empty.relative, empty.hand_vs_engine) == ((0,), (), 0.0, 0.0)
+
+
+@pytest.mark.parametrize("off,passed", [(0.0, True), (0.5, True), (1.5, False)])
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_the_hand_tolerance_is_relative_to_the_gradient_above_1(off, passed, scale):
+    """|hand − engine| ≤ tolerance·max(1, |engine|): off by `off` tolerances passes or fails; exactly equal
+    passes even with tolerance 0."""
+    x = np.array([0.3, -0.8])
+    right = scale * (1 - np.tanh(x) ** 2)
+    report = check_gradients(lambda x: scale * ag.tanh(x).sum(), [x],
+                             lambda x: [right + off * 1e-8 * np.maximum(1.0, np.abs(right))])
+    assert report.passed == passed, report.format()
+    if off == 0.0:
+        assert check_gradients(lambda x: (x * x).sum(), [x], lambda x: [2 * x], tolerance=0.0).passed
+
+
+LEAKY = ag.Primitive("leaky_zero", "0", lambda x: 0 * x, (ag.Partial("δ", lambda u, ans, x: u * LEAK),))
+LEAK = 0.0
+
+
+@pytest.mark.parametrize("leak,passed", [(1e-6, True), (1.5e-6, False), (0.5, False)])
+def test_the_engine_is_checked_against_finite_differences_too(leak, passed, monkeypatch):
+    """An engine whose partial is wrong fails even when the hand gradient agrees with it: the finite difference of
+    a constant is exactly 0, and the engine may be off by at most 1e-6 (inclusive)."""
+    monkeypatch.setitem(globals(), "LEAK", leak)
+    report = check_gradients(lambda x: LEAKY(x).sum(), [np.array([0.5, 2.0])], lambda x: [np.full(2, leak)])
+    assert report.inputs[0].hand_vs_engine == 0.0 and report.passed == passed
+
+
+def test_the_finite_difference_tolerance_grows_with_the_gradient():
+    x = np.array([0.3, -0.8])
+    report = check_gradients(lambda x: 1e4 * ag.tanh(x).sum(), [x], lambda x: [1e4 * (1 - np.tanh(x) ** 2)])
+    assert report.passed and report.inputs[0].engine_vs_fd > 1e-9, report.format()
+
+
+def test_a_finite_difference_that_is_not_finite_fails_the_check():
+    """A step out of the domain (log below 0) is no evidence that the engine is right there."""
+    with np.errstate(invalid="ignore"):
+        report = check_gradients(lambda x: ag.log(x).sum(), [np.array([1e-7, 1.0])], lambda x: [1 / x])
+    assert not report.passed and np.isnan(report.inputs[0].engine_vs_fd)
+
+
+def test_large_inputs_are_differenced_at_a_reproducible_sample_of_their_elements():
+    """fd_samples (24) distinct elements of a 30-element input, chosen by `seed`, which also picks the Taylor
+    test's direction: the same seed gives the same report, another seed another sample."""
+    point = np.random.default_rng(0).standard_normal((5, 6))
+    moved = []
+
+    def fn(W):
+        single = np.flatnonzero(W.data != point)
+        if len(single) == 1:  # a finite difference moves one element; the Taylor test moves them all
+            moved.append(int(single[0]))
+        return ag.tanh(W).sum()
+
+    def hand(W):
+        return [1 - np.tanh(W) ** 2]
+
+    report = check_gradients(fn, [point], hand)
+    assert report.passed and len(set(moved)) == 24 and len(moved) == 48
+    same = check_gradients(fn, [point], hand, seed=0)
+    assert (same.inputs[0].engine_vs_fd, same.taylor.remainders) == (report.inputs[0].engine_vs_fd,
+                                                                     report.taylor.remainders)
+    moved.clear()
+    other = check_gradients(fn, [point], hand, seed=1, fd_samples=10)
+    assert len(set(moved)) == 10 and other.taylor.remainders != report.taylor.remainders
+
+
+def test_check_gradients_refuses_what_it_cannot_check():
+    with pytest.raises(ValueError, match=r"check_gradients: fn must return a one-element Tensor, got shape \(2,\)$"):
+        check_gradients(lambda x: x * 2.0, [np.ones(2)], lambda x: [2 * x])
+    with pytest.raises(ValueError, match=r"check_gradients: fn must return a one-element Tensor, got float$"):
+        check_gradients(lambda x: 1.0, [np.ones(2)], lambda x: [2 * x])
+    with pytest.raises(ValueError, match=r"the gradient for h_next has shape \(2,\), expected \(3,\)"):
+        check_gradients(gru, gru_inputs(), lambda *a: gru_backward(*a) | {"h_next": np.ones(2)})
+    with pytest.raises(TypeError, match="^check_gradients: expected numeric data"):
+        check_gradients(lambda x: x.sum(), [["a", "b"]], lambda x: [np.ones(2)])
+    with pytest.raises(TypeError, match="^check_gradients: hand's gradient for input 0: expected numeric data"):
+        check_gradients(lambda x: x.sum(), [np.ones(2)], lambda x: [["a", "b"]])
+
+
+# ---- gradcheck ----------------------------------------------------------------------------------------------
+
+
+def test_numerical_gradient_of_some_elements_leaves_the_rest_nan():
+    x = np.array([1.0, 2.0, 3.0])
+    grad = ag.numerical_gradient(lambda: float(np.sum(x**2)), x, indices=[1])
+    assert np.isnan(grad[[0, 2]]).all() and grad[1] == pytest.approx(4.0)
+
+
+def test_gradcheck_works_on_float64_copies_and_takes_constants():
+    x = Tensor(np.array([0.3, -0.7], np.float32), requires_grad=True, name="x")
+    assert gradcheck(lambda x, w: (ag.tanh(x) * w).sum(), [x, np.array([1.0, 2.0])])
+    assert x.grad is None and x.dtype == np.float32
+
+
+def test_gradcheck_uses_the_step_it_is_given_and_an_exact_match_passes_with_no_tolerance():
+    cube = Tensor([1.0], requires_grad=True)
+    assert gradcheck(lambda x: (x * x * x).sum(), [cube])
+    with pytest.raises(AssertionError, match="finite difference 3.01"):  # (x + ε)³ − (x − ε)³ = 6x²ε + 2ε³
+        gradcheck(lambda x: (x * x * x).sum(), [cube], eps=0.1)
+    assert gradcheck(lambda x: x.sum(), [Tensor([0.5], requires_grad=True)], eps=0.25, atol=0.0, rtol=0.0)
+
+
+def test_gradcheck_refuses_a_result_that_is_not_a_tensor():
+    with pytest.raises(ValueError, match=r"one-element Tensor, got float$"):
+        gradcheck(lambda x: 1.0, [Tensor([1.0], requires_grad=True)])
+
+
+def test_gradcheck_fails_on_a_gradient_that_is_not_finite():
+    nan_grad = ag.Primitive("nan_grad", "f", np.tanh, (ag.Partial("nan", lambda u, ans, x: u * np.where(x > 0, np.nan,
+                                                                                                        1.0)),))
+    with pytest.raises(AssertionError, match=r"x at index \(1,\): engine nan"):
+        gradcheck(lambda x: nan_grad(x).sum(), [Tensor([-0.5, 0.5], requires_grad=True, name="x")])
+
+
+@pytest.mark.parametrize("fn,x", [(ag.log, 1e-7), (ag.log, 1e-6), (ag.exp, 709.7827128933)],
+                         ids=["step below 0", "step onto 0", "step past overflow"])
+def test_gradcheck_reports_a_step_out_of_the_domain_under_numpy_raise(fn, x):
+    """invalid, divide by zero and overflow, which a user's np.seterr(all="raise") would make errors, show as a
+    finite difference that is not finite."""
+    with np.errstate(all="raise"), pytest.raises(AssertionError, match="the finite difference is not finite"):
+        gradcheck(lambda t: fn(t).sum(), [Tensor([x], requires_grad=True)])

@@ -1,5 +1,6 @@
 """The Tensor and the reverse pass: accumulation, depth, memory, dtypes, modes and errors."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import Tensor, gradcheck, no_grad
+from autograd.graph import walk
 
 
 def test_data_conversion_and_properties():
@@ -40,6 +42,29 @@ def test_gradient_accumulates_where_a_tensor_feeds_several_ops():
     y = (x * x + x * 3.0 + ag.tanh(x)).sum()
     y.backward()
     np.testing.assert_allclose(x.grad, 2 * x.data + 3 + 1 - np.tanh(x.data) ** 2)
+
+
+def test_the_walk_lists_each_tensor_once_after_its_operands_from_several_roots():
+    """The one walk the reverse pass, the renderer and the comparison share: roots that reach each other, or
+    come twice, still list every tensor once, operands first."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = ag.tanh(x)
+    z = y * 2.0
+    w = ag.exp(x)
+    order = walk([y, z, y, w])
+    assert len(order) == len({id(t) for t in order}) == 5  # x, y, the constant 2.0, z, w
+    assert {id(t) for t in order} >= {id(x), id(y), id(z), id(w)}
+    position = {id(t): k for k, t in enumerate(order)}
+    assert position[id(x)] < position[id(y)] < position[id(z)] and position[id(x)] < position[id(w)]
+
+
+def test_the_package_exports_exactly_its_public_names():
+    """`from autograd import *` gives every public name the package defines, and nothing it does not have."""
+    public = {name for name, value in vars(ag).items() if not name.startswith("_") and not inspect.ismodule(value)}
+    assert sorted(ag.__all__) == sorted(public)
+    namespace = {}
+    exec("from autograd import *", namespace)
+    assert public <= set(namespace)
 
 
 def test_leaf_gradients_accumulate_across_backward_calls_until_zeroed():

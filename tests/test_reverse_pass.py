@@ -11,6 +11,7 @@ import pytest
 
 import autograd as ag
 from autograd import Tensor, gradcheck, no_grad
+from autograd.graph import Scatter, accumulate
 from lstm import LSTM, hand
 from lstm.compare import compare
 
@@ -64,6 +65,23 @@ def test_an_intermediate_feeding_several_ops_and_a_leaf_read_through_slices():
     total.backward(retain_grads=True)
     np.testing.assert_allclose(h.grad, [2, 2, 2, 3])
     np.testing.assert_allclose(x.grad, [2, 2, 2, 3] * (1 - np.tanh(np.arange(4.0)) ** 2))
+
+
+def test_accumulate_adds_in_place_only_into_the_sum_it_made():
+    """The memory promise of one buffer per tensor: the first sum is a new array, owned; later gradients add into
+    it in place; an arriving array, never owned, is never written."""
+    arrived, more = np.ones(3), np.full(3, 2.0)
+    first = accumulate(None, arrived)
+    assert first[0] is arrived and first[1] is False
+    total, owned = accumulate(first, more)
+    assert owned and total is not arrived and np.array_equal(arrived, np.ones(3))
+    again, still_owned = accumulate((total, owned), more)
+    assert again is total and still_owned and np.array_equal(total, [5, 5, 5])
+    scattered, owned = accumulate((arrived, False), Scatter((0,), np.array(4.0), (3,)))
+    assert owned and scattered is not arrived and np.array_equal(scattered, [5, 1, 1])
+    assert accumulate((scattered, True), Scatter((1,), np.array(1.0), (3,)))[0] is scattered
+    dense, owned = accumulate(None, Scatter(slice(1, 3), np.ones(2), (3,)))
+    assert owned and np.array_equal(dense, [0, 1, 1])
 
 
 def test_gradients_the_user_sees_are_their_own_arrays():

@@ -1,0 +1,487 @@
+"""The mutation score of the test suite on the engine (autograd/): how many small deliberate bugs it catches.
+
+The mutants are mutmut's (its operators, version pinned in the `dev` extra), made for every line of autograd/,
+module-level lines included: mutmut's own runner mutates only functions and methods, and would leave out the
+table of primitives, whose partials are lambdas at module level. Each mutant is then run here against only the
+tests that execute its lines (one coverage context per test), fastest first and stopping at the first failure,
+with the differential fuzzer (tests/test_fuzz.py) last and only when every other test misses it. Every test run is
+a fork of this process, which has numpy and pytest loaded but nothing of the project; the mutant is written into a
+copy of the project (.mutation/tree), never into the sources.
+
+    pip install -e '.[dev]'
+    nice -n 10 python tests/mutation.py          # resumes where a stopped run stopped; --fresh starts over
+    python tests/mutation.py --report           # the score by module, and the survivors not yet explained
+
+Verdicts go to .mutation/results.jsonl as they come. A kill is kept across runs (tests are only added; --fresh
+re-runs everything), survivors and timeouts are run again. Survivors declared equivalent in docs/testing.md (its
+table of equivalent mutants, one row each) count as equivalent, not as survivors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import functools
+import hashlib
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+TREE = WORK / "tree"
+RESULTS = WORK / "results.jsonl"
+COVERAGE = WORK / "coverage.json"
+DOCS = ROOT / "docs" / "testing.md"
+MUTATED = "autograd"
+FUZZER = "tests/test_fuzz.py::"
+# Fixed seeds and no example database, so a verdict does not depend on what earlier mutants made hypothesis find.
+PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0"]
+# Loaded once here, before any fork, so a test run does not pay for them again; nothing of the project.
+PRELOAD = ("numpy", "pytest", "hypothesis", "graphviz", "pygraphviz", "tqdm")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: str  # autograd/graph.py
+    line: int
+    last_line: int
+    before: str
+    after: str
+    code: str  # the whole mutated file
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.path}\n{self.code}".encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        return f"{Path(self.path).name}:{self.line}"
+
+    def describe(self) -> str:
+        return f"{self.label}  {_one_line(self.before)}  →  {_one_line(self.after)}"
+
+
+def _one_line(code: str, width: int = 90) -> str:
+    text = re.sub(r"\s+", " ", code).strip()
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def mutants(path: Path) -> list[Mutant]:
+    """Every mutant mutmut's operators make of one file, each as the whole mutated file; duplicates once."""
+    from libcst import SimpleString
+    from libcst.matchers import Raise, findall
+    from libcst.metadata import MetadataWrapper, WhitespaceInclusivePositionProvider
+    from mutmut.mutation.file_mutation import create_mutations
+
+    source = path.read_text()
+    with contextlib.chdir(ROOT):  # mutmut reads its configuration, [tool.mutmut], from the working directory
+        module, mutations, _, _ = create_mutations(str(path), source)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(WhitespaceInclusivePositionProvider)
+    messages = {id(node) for raised in findall(module, Raise()) for node in _descendants(raised)}
+    offsets = [0, *itertools.accumulate(len(line) for line in source.splitlines(keepends=True))]
+    found, seen = [], {source}
+    for mutation in mutations:
+        if isinstance(mutation.original_node, SimpleString) and id(mutation.original_node) in messages:
+            continue  # the letters of an error message (see the module's docstring)
+        where = positions[mutation.original_node]
+        start = offsets[where.start.line - 1] + where.start.column
+        end = offsets[where.end.line - 1] + where.end.column
+        before, after = module.code_for_node(mutation.original_node), module.code_for_node(mutation.mutated_node)
+        if source[start:end] == before:  # splice the text: the same file as deep_replace makes, many times faster
+            code = source[:start] + after + source[end:]
+        else:
+            code = module.deep_replace(mutation.original_node, mutation.mutated_node).code
+        if code in seen:
+            continue
+        seen.add(code)
+        found.append(Mutant(str(path.relative_to(ROOT)), where.start.line, where.end.line, before, after, code))
+    return found
+
+
+def _descendants(node: Any) -> list[Any]:
+    found, stack = [], [node]
+    while stack:
+        found.append(stack.pop())
+        stack.extend(found[-1].children)
+    return found
+
+
+def all_mutants(only: list[str] = ()) -> list[Mutant]:
+    """Of every module of the engine, or of the modules named (graph, ops, ...)."""
+    return [m for path in sorted((ROOT / MUTATED).glob("*.py")) if not only or path.stem in only for m in mutants(path)]
+
+
+# ---- running pytest in a fork -----------------------------------------------------------------------------------
+
+STAMPS = itertools.count(int(time.time()) + 10**6)  # file times no real file has
+TIMED_OUT = 124  # the exit code of a fork whose test ran past its time
+
+
+def in_fork(work: Callable[[], int], timeout: float) -> int | None:
+    """work() in a fork working in the copy of the project: its exit code, or None when the fork ran past `timeout`
+    seconds or a test past its own limit (the fork and everything it started are killed)."""
+    pid = os.fork()
+    if pid == 0:  # the fork: never returns
+        code = 3
+        try:
+            os.setpgid(0, 0)
+            with open(WORK / "last-run.log", "w") as out:
+                os.dup2(out.fileno(), 1)
+                os.dup2(out.fileno(), 2)
+            os.chdir(TREE)
+            sys.path[0] = str(TREE)
+            code = work()
+        finally:
+            sys.stdout.flush()
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            return None if code == TIMED_OUT else code
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.02)
+
+
+class TimeLimit:
+    """A pytest plugin: a test that runs ten times as long as it did unmutated (plus 10 s) ends the fork, so an
+    infinite loop costs seconds, not the whole run's time limit."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    def pytest_runtest_setup(self, item: Any) -> None:
+        signal.signal(signal.SIGALRM, lambda *_: os._exit(TIMED_OUT))
+        signal.alarm(int(10 + 10 * self.seconds.get(item.nodeid, 1.0)))
+
+    def pytest_runtest_teardown(self, item: Any) -> None:
+        signal.alarm(0)
+
+
+def run_pytest(args: list[str], timeout: float, plugins: list[object]) -> int | None:
+    import pytest
+
+    return in_fork(lambda: int(pytest.main(args, plugins=plugins)), timeout)
+
+
+def project_files() -> list[Path]:
+    """What git tracks, or would (tests and docs read README.md, docs/, .ci/ as well as the code)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    return sorted(ROOT / name for name in listed if (ROOT / name).is_file())
+
+
+def copy_tree() -> None:
+    shutil.rmtree(TREE, ignore_errors=True)
+    for path in project_files():
+        (TREE / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, TREE / path.relative_to(ROOT))
+    # a repository of its own: tests that list the project's files with git would find none in this ignored folder
+    subprocess.run(["git", "init", "-q"], cwd=TREE, check=True)
+
+
+def fingerprint() -> str:
+    """Of everything a test run reads: when it changes, which test executes which line is measured again."""
+    digest = hashlib.sha256()
+    for path in project_files():
+        if path != Path(__file__).resolve():
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class PerTest:
+    """A pytest plugin: one coverage context per test (its node id), and each test's duration."""
+
+    def __init__(self, coverage: Any) -> None:
+        self.coverage, self.seconds = coverage, Counter()
+
+    def pytest_runtest_setup(self, item: Any) -> None:
+        self.coverage.switch_context(item.nodeid)
+
+    def pytest_runtest_teardown(self, item: Any) -> None:
+        self.coverage.switch_context("")
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        self.seconds[report.nodeid] += report.duration
+
+
+def measure_coverage() -> dict:
+    """Run the whole suite once, unmutated, recording which test executes which line of the project (tests
+    included: a test reading a constant of the engine counts as using it) and how long each test takes."""
+
+    measured_from = fingerprint()  # of the files the tree was copied from: one edited during the run is not in it
+
+    def measure() -> int:
+        import coverage
+        import pytest
+
+        cov = coverage.Coverage(data_file=None, source=[str(TREE)], omit=[str(TREE / "tests" / "mutation.py")])
+        plugin = PerTest(cov)
+        cov.start()
+        code = int(pytest.main(["-q", "-p", "no:cacheprovider", "--hypothesis-seed=0"], plugins=[plugin]))
+        cov.stop()
+        data = cov.get_data()
+        lines = {str(Path(f).relative_to(TREE)): {line: sorted(c for c in contexts if c)
+                                                  for line, contexts in data.contexts_by_lineno(f).items()}
+                 for f in data.measured_files()}
+        if code == 0:  # a suite that fails unmutated measures nothing a verdict could rest on
+            COVERAGE.write_text(json.dumps({"fingerprint": measured_from, "lines": lines, "seconds": plugin.seconds}))
+        return code
+
+    print("measuring which test executes which line (the whole suite, once)...", flush=True)
+    code = in_fork(measure, 3 * 3600)
+    if code != 0:
+        sys.exit(f"the suite does not pass unmutated (pytest exit code {code}): see {WORK / 'last-run.log'}")
+    return json.loads(COVERAGE.read_text())
+
+
+class Selection:
+    """Which tests a mutant needs: those that execute its lines, or, where its lines run only while the module is
+    imported, those that can see what they made there.
+
+    - a line inside a function, or a lambda of the table: the tests that execute that line (of a statement over
+      several lines, its first line, which is the one coverage records);
+    - a default in a function's signature: the tests that execute the function's body;
+    - a class attribute (a dataclass field, __slots__): the tests that execute any line of the class;
+    - a module-level name (a constant, a table row, __all__): the tests that execute any line of the project
+      reading that name, outside annotations, which are never evaluated.
+    None where no test does: the mutant counts as reached by no test.
+    """
+
+    def __init__(self, measured: dict) -> None:
+        self.lines: dict[str, dict[str, list[str]]] = measured["lines"]
+        self.seconds: dict[str, float] = measured["seconds"]
+        self.readers: dict[str, set[tuple[str, int]]] = defaultdict(set)  # name → (file, line) reading it
+        self.trees: dict[str, ast.Module] = {}
+        for path in project_files():
+            if path.suffix == ".py" and path.name != "mutation.py":
+                relative = str(path.relative_to(ROOT))
+                tree = self.trees[relative] = ast.parse(path.read_text())
+                self._find_readers(relative, tree)
+
+    def _find_readers(self, path: str, tree: ast.Module) -> None:
+        annotations = {id(n) for node in ast.walk(tree) for a in _annotations(node) for n in ast.walk(a)}
+        for node in ast.walk(tree):
+            if id(node) in annotations:
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self.readers[node.id].add((path, node.lineno))
+            elif isinstance(node, ast.Attribute):
+                self.readers[node.attr].add((path, node.lineno))
+
+    @functools.cached_property
+    def first_importer(self) -> str:
+        """The fastest test that runs any line of the engine, so imports it."""
+        engine = self.executed_by_any(f"{MUTATED}/")
+        return min(engine, key=lambda t: (self.seconds.get(t, 0.0), t))
+
+    def executed_by_any(self, prefix: str) -> set[str]:
+        return {t for path, lines in self.lines.items() if path.startswith(prefix) for c in lines.values() for t in c}
+
+    def executed_by(self, path: str, lines: range) -> set[str]:
+        executed = self.lines.get(path, {})
+        return set().union(*(executed.get(str(n), ()) for n in lines))
+
+    def tests(self, mutant: Mutant) -> set[str] | None:
+        path = mutant.path
+        chain = _statements_containing(self.trees[path], mutant.line, mutant.last_line)
+        innermost = chain[-1]
+        tests = self.executed_by(path, range(mutant.line, mutant.last_line + 1))
+        tests |= self.executed_by(path, range(innermost.lineno, innermost.lineno + 1))
+        if tests or any(isinstance(s, ast.FunctionDef) for s in chain[:-1]):
+            return tests or None
+        if isinstance(innermost, ast.FunctionDef):  # a default in a signature
+            return self.executed_by(path, _lines(innermost)) or None
+        top = chain[0]  # runs only at import: what it binds, and who reads that
+        tests = self.executed_by(path, _lines(top))
+        for name in _bound_names(top):
+            for reader, line in self.readers[name]:
+                tests |= self.executed_by(reader, range(line, line + 1))
+        return tests | {self.first_importer}  # a mutant that breaks the import fails every test
+
+
+def _lines(statement: ast.stmt) -> range:
+    return range(statement.lineno, statement.end_lineno + 1)
+
+
+def _annotations(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.arg):
+        return [node.annotation] if node.annotation else []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return [node.returns] if node.returns else []
+    if isinstance(node, ast.AnnAssign):
+        return [node.annotation]
+    return []
+
+
+def _statements_containing(tree: ast.Module, first: int, last: int) -> list[ast.stmt]:
+    """The statements whose lines hold lines first..last, outermost first."""
+    chain, body = [], tree.body
+    while True:
+        inside = next((s for s in body if s.lineno <= first and last <= s.end_lineno), None)
+        if inside is None:
+            return chain
+        chain.append(inside)
+        body = [child for field in ("body", "orelse", "finalbody", "handlers") for child in getattr(inside, field, [])]
+
+
+def _bound_names(statement: ast.stmt) -> list[str]:
+    if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
+        return [statement.name]
+    targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+    return [n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def tests_for(mutant: Mutant, measured: dict, selection: Selection) -> list[str] | None:
+    """The tests that can catch the mutant, fastest first; None when none can (see Selection)."""
+    tests = selection.tests(mutant)
+    return None if tests is None else sorted(tests, key=lambda t: (measured["seconds"].get(t, 0.0), t))
+
+
+# ---- verdicts ---------------------------------------------------------------------------------------------------
+
+
+def run_mutant(mutant: Mutant, tests: list[str], seconds: dict[str, float]) -> dict:
+    """Write the mutant into the copy, run its tests (the fuzzer's last), put the file back: the verdict."""
+    target = TREE / mutant.path
+    original, kept = target.read_text(), target.stat()
+    target.write_text(mutant.code)
+    # A time of its own, so the bytecode cached for the file (by mtime and size) is never taken for this mutant's
+    stamp = next(STAMPS)
+    os.utime(target, (stamp, stamp))
+    started = time.monotonic()
+    try:
+        for stage in ([t for t in tests if not t.startswith(FUZZER)], [t for t in tests if t.startswith(FUZZER)]):
+            if not stage:
+                continue
+            code = run_pytest(stage + PYTEST_ARGS, 60 + 10 * sum(seconds.get(t, 1.0) for t in stage),
+                              [TimeLimit(seconds)])
+            if code is None:
+                return {"verdict": "timeout"}
+            broken = "ERROR collecting" in (WORK / "last-run.log").read_text()  # the mutant breaks an import
+            if code in (4, 5) and not broken:  # usage error, no tests collected: this script's fault
+                sys.exit(f"pytest exit code {code} for {mutant.describe()}: see {WORK / 'last-run.log'}")
+            if code != 0:  # failed, collection broken by the mutant, or crashed: caught
+                return {"verdict": "killed", "by": "fuzzer" if stage[0].startswith(FUZZER) else "tests"}
+        return {"verdict": "survived"}
+    finally:
+        target.write_text(original)
+        os.utime(target, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+        print(f"  {time.monotonic() - started:5.1f} s", flush=True)
+
+
+def load_results() -> dict[str, dict]:
+    results = {}
+    if RESULTS.exists():
+        for line in RESULTS.read_text().splitlines():
+            entry = json.loads(line)
+            results[entry["key"]] = entry
+    return results
+
+
+def run(only: list[str]) -> None:
+    WORK.mkdir(exist_ok=True)
+    copy_tree()
+    measured = json.loads(COVERAGE.read_text()) if COVERAGE.exists() else None
+    if measured is None or measured["fingerprint"] != fingerprint():
+        measured = measure_coverage()
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    results, selection = load_results(), Selection(measured)
+    todo = all_mutants(only)
+    for n, mutant in enumerate(todo, 1):
+        if results.get(mutant.key, {}).get("verdict") == "killed":
+            continue
+        tests = tests_for(mutant, measured, selection)
+        print(f"[{n}/{len(todo)}] {mutant.describe()} ({0 if tests is None else len(tests)} tests)", end="",
+              flush=True)
+        verdict = {"verdict": "no tests"} if tests is None else run_mutant(mutant, tests, measured["seconds"])
+        if tests is None:
+            print()
+        entry = {"key": mutant.key, "mutant": mutant.describe(), **verdict}
+        with RESULTS.open("a") as out:
+            out.write(json.dumps(entry) + "\n")
+
+
+# ---- the report -------------------------------------------------------------------------------------------------
+
+
+def declared_equivalent() -> dict[str, str]:
+    """The mutants docs/testing.md explains as equivalent: rows `| file:line | `before` → `after` | why |`."""
+    rows = re.findall(r"^\| `?(\w+\.py:\d+)`? \| `(.+?)` → `(.*?)` \|", DOCS.read_text() if DOCS.exists() else "",
+                      re.M)
+    return {f"{label}  {_one_line(before)}  →  {_one_line(after)}": label for label, before, after in rows}
+
+
+def report() -> int:
+    results, equivalent = load_results(), declared_equivalent()
+    by_module: dict[str, Counter] = defaultdict(Counter)
+    unexplained, missing = [], 0
+    for mutant in all_mutants():
+        entry = results.get(mutant.key)
+        module = Path(mutant.path).name
+        if entry is None:
+            missing += 1
+            continue
+        verdict = entry["verdict"]
+        if verdict in ("survived", "no tests") and mutant.describe() in equivalent:
+            verdict = "equivalent"
+        elif verdict == "killed":
+            verdict = "killed by the fuzzer alone" if entry.get("by") == "fuzzer" else "killed"
+        elif verdict != "timeout":
+            unexplained.append(f"{verdict:9} {mutant.describe()}")
+        by_module[module][verdict] += 1
+    columns = ["killed", "killed by the fuzzer alone", "timeout", "equivalent", "survived", "no tests"]
+    print("| module | mutants | " + " | ".join(columns) + " | score |")
+    print("|---|" + "---:|" * (len(columns) + 2))
+    for module, counts in [*sorted(by_module.items()), ("all", sum(by_module.values(), Counter()))]:
+        n = sum(counts.values())
+        caught = counts["killed"] + counts["killed by the fuzzer alone"] + counts["timeout"]
+        score = f"{100 * caught / max(1, n - counts['equivalent']):.1f}%"
+        print(f"| {module} | {n} | " + " | ".join(str(counts[c]) for c in columns) + f" | {score} |")
+    if missing:
+        print(f"\n{missing} mutants have no verdict yet: run `python tests/mutation.py`")
+    if unexplained:
+        print(f"\n{len(unexplained)} survivors are neither killed nor explained as equivalent:")
+        print("\n".join(unexplained))
+    stale = set(equivalent) - {m.describe() for m in all_mutants()}
+    if stale:
+        print(f"\ndocs/testing.md explains {len(stale)} mutants the code no longer makes:\n" + "\n".join(sorted(stale)))
+    return 1 if unexplained or missing or stale else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="only these modules of autograd/ (e.g. graph ops)")
+    parser.add_argument("--fresh", action="store_true", help="forget every verdict and run all mutants again")
+    parser.add_argument("--report", action="store_true", help="print the score and the unexplained survivors")
+    args = parser.parse_args()
+    if args.report:
+        return report()
+    if args.fresh and RESULTS.exists():
+        RESULTS.unlink()
+    run(args.modules)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
