@@ -9,8 +9,8 @@ a fork of this process, which has numpy and pytest loaded but nothing of the pro
 copy of the project (.mutation/tree), never into the sources.
 
     pip install -e '.[dev]'
-    nice -n 10 python tests/mutation.py          # resumes where a stopped run stopped; --fresh starts over
-    python tests/mutation.py --report           # the score by module, and the survivors not yet explained
+    nice -n 10 python tests/mutation_score.py          # resumes where a stopped run stopped; --fresh starts over
+    python tests/mutation_score.py --report           # the score by module, and the survivors not yet explained
 
 Verdicts go to .mutation/results.jsonl as they come. A kill is kept across runs (tests are only added; --fresh
 re-runs everything), survivors and timeouts are run again. Survivors declared equivalent in docs/testing.md (its
@@ -233,7 +233,7 @@ def measure_coverage() -> dict:
         import coverage
         import pytest
 
-        cov = coverage.Coverage(data_file=None, source=[str(TREE)], omit=[str(TREE / "tests" / "mutation.py")])
+        cov = coverage.Coverage(data_file=None, source=[str(TREE)], omit=[str(TREE / "tests" / Path(__file__).name)])
         plugin = PerTest(cov)
         cov.start()
         code = int(pytest.main(["-q", "-p", "no:cacheprovider", "--hypothesis-seed=0"], plugins=[plugin]))
@@ -272,7 +272,7 @@ class Selection:
         self.readers: dict[str, set[tuple[str, int]]] = defaultdict(set)  # name → (file, line) reading it
         self.trees: dict[str, ast.Module] = {}
         for path in project_files():
-            if path.suffix == ".py" and path.name != "mutation.py":
+            if path.suffix == ".py" and path.name != Path(__file__).name:
                 relative = str(path.relative_to(ROOT))
                 tree = self.trees[relative] = ast.parse(path.read_text())
                 self._find_readers(relative, tree)
@@ -459,7 +459,7 @@ def report() -> int:
         score = f"{100 * caught / max(1, n - counts['equivalent']):.1f}%"
         print(f"| {module} | {n} | " + " | ".join(str(counts[c]) for c in columns) + f" | {score} |")
     if missing:
-        print(f"\n{missing} mutants have no verdict yet: run `python tests/mutation.py`")
+        print(f"\n{missing} mutants have no verdict yet: run `python tests/mutation_score.py`")
     if unexplained:
         print(f"\n{len(unexplained)} survivors are neither killed nor explained as equivalent:")
         print("\n".join(unexplained))
