@@ -14,8 +14,9 @@ copy of the project (.mutation/tree), never into the sources.
     python tests/mutation_score.py --against tests/test_x.py::test_new   # survivors again, against new tests
 
 Verdicts go to .mutation/results.jsonl as they come. A kill is kept across runs (tests are only added; --fresh
-re-runs everything), survivors and timeouts are run again. Survivors declared equivalent in docs/testing.md (its
-table of equivalent mutants, one row each) count as equivalent, not as survivors.
+re-runs everything), survivors and timeouts are run again. Mutants declared equivalent in docs/testing.md (its
+table of equivalent mutants, one row each, with the reason) count as equivalent, not as survivors, and are not
+run again.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ def fingerprint() -> str:
     """Of everything a test run reads: when it changes, which test executes which line is measured again."""
     digest = hashlib.sha256()
     for path in project_files():
-        if path != Path(__file__).resolve():
+        if path not in (Path(__file__).resolve(), DOCS):  # this script, and the page it reports to
             digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -427,10 +428,11 @@ def run(only: list[str]) -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             __import__(name)
-    results, selection = load_results(), Selection(measured)
+    results, selection, equivalent = load_results(), Selection(measured), declared_equivalent()
     todo = all_mutants(only)
     for n, mutant in enumerate(todo, 1):
-        if results.get(mutant.key, {}).get("verdict") == "killed":
+        # explained as equivalent: running it would only spend its tests' whole time confirming what reading showed
+        if results.get(mutant.key, {}).get("verdict") == "killed" or mutant.describe() in equivalent:
             continue
         tests = tests_for(mutant, measured, selection)
         print(f"[{n}/{len(todo)}] {mutant.describe()} ({0 if tests is None else len(tests)} tests)", end="",
@@ -450,7 +452,8 @@ def declared_equivalent() -> dict[str, str]:
     """The mutants docs/testing.md explains as equivalent: rows `| file:line | `before` → `after` | why |`."""
     rows = re.findall(r"^\| `?(\w+\.py:\d+)`? \| `(.+?)` → `(.*?)` \|", DOCS.read_text() if DOCS.exists() else "",
                       re.M)
-    return {f"{label}  {_one_line(before)}  →  {_one_line(after)}": label for label, before, after in rows}
+    code = [(label, *(_one_line(text.replace("\\|", "|")) for text in pair)) for label, *pair in rows]  # \| in a table
+    return {f"{label}  {before}  →  {after}": label for label, before, after in code}
 
 
 def report() -> int:
@@ -460,6 +463,8 @@ def report() -> int:
     for mutant in all_mutants():
         entry = results.get(mutant.key)
         module = Path(mutant.path).name
+        if entry is None and mutant.describe() in equivalent:
+            entry = {"verdict": "survived"}  # explained, so never run
         if entry is None:
             missing += 1
             continue
