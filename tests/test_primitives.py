@@ -1,5 +1,7 @@
 """Every primitive's gradient against finite differences, and its declared formula against its vjp."""
 
+import re
+
 import numpy as np
 import pytest
 from formula import evaluate
@@ -126,3 +128,33 @@ def test_formulas_read_as_the_derivation_writes_them():
 def test_every_primitive_declares_a_partial_per_operand():
     for name, primitive in ops.PRIMITIVES.items():
         assert primitive.partials and all(p.formula for p in primitive.partials), name
+
+
+def test_mse_takes_a_tensor_or_an_array_like_target_in_the_predictions_dtype():
+    y = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    assert ag.mse(y, [0.0, 0.0]).dtype == np.float32 and ag.mse(y, [0.0, 0.0]).item() == pytest.approx(2.5)
+    assert ag.mse(y, Tensor(np.array([1.0, 1.0], np.float32))).item() == pytest.approx(0.5)
+
+
+def test_the_losses_refuse_what_they_cannot_score_naming_the_shapes():
+    with pytest.raises(ValueError, match=r"^mse: prediction \(3, 2\) and target \(2, 3\) differ in shape$"):
+        ag.mse(Tensor(np.zeros((3, 2))), np.zeros((2, 3)))
+    for logits, targets in ((np.zeros(3), [0, 0, 0]), (np.zeros((2, 3)), [0, 1, 2])):
+        said = re.escape(f"cross_entropy: expected logits (N, C) and targets (N,), got {logits.shape} and "
+                         f"{np.shape(targets)}")
+        with pytest.raises(ValueError, match=f"^{said}$"):
+            ag.cross_entropy(Tensor(logits), targets)
+    logits = Tensor(np.zeros((2, 3)))
+    for targets in ([0, 3], [-1, 0], [0.0, 1.0]):  # past the last class, below the first, not integers
+        with pytest.raises(ValueError, match=r"^cross_entropy: targets must be integer class labels in \[0, 3\)$"):
+            ag.cross_entropy(logits, targets)
+    for targets in ([0, 2], np.array([0, 2], np.uint8)):  # the last class is one; unsigned labels are integers
+        assert ag.cross_entropy(logits, targets).item() == pytest.approx(np.log(3))
+
+
+def test_a_partial_without_its_vjp_needs_a_joint_backward():
+    """A formula alone cannot be run: the primitive is refused where it is declared, not at its first backward."""
+    with pytest.raises(ValueError, match="^half: every Partial needs a vjp unless the primitive gives `joint`$"):
+        ag.Primitive("half", "½", lambda x: x / 2, (ag.Partial("½"),))
+    half = ag.Primitive("half", "½", lambda x: x / 2, (ag.Partial("½"),), joint=lambda u, ans, x: [u / 2])
+    assert gradcheck(lambda x: half(x).sum(), [Tensor([1.0, -2.0], requires_grad=True)])
