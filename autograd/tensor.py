@@ -31,10 +31,6 @@ def no_grad() -> Iterator[None]:
         _no_grad_depth.set(_no_grad_depth.get() - 1)
 
 
-def recording() -> bool:
-    return _no_grad_depth.get() == 0
-
-
 def as_float_array(data: Any, who: str = "Tensor", dtype: np.dtype | None = None) -> np.ndarray:
     """float32 and float64 arrays stay as they are; numbers, lists, integers and booleans become `dtype`
     (float64 unless given). Anything else, complex numbers included, is refused with one TypeError."""

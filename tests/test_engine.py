@@ -230,3 +230,14 @@ def test_random_expressions_of_the_primitives_pass_gradcheck(program, seed):
         return ag.sum(values[-1] * values[-1]) + ag.sum(ag.sigmoid(a))
 
     assert gradcheck(fn, [a, b, W])
+
+
+def test_data_that_is_not_a_regular_array_of_real_numbers_is_refused_naming_what_came():
+    with pytest.raises(TypeError, match=r"^Tensor: expected numeric data of a regular shape, got list: "):
+        Tensor([[1.0, 2.0], [3.0]])
+    with pytest.raises(TypeError, match=r"^Tensor: expected numeric data \(a number, a list of numbers or a numeric "
+                                        r"ndarray\), got str of dtype <U1$"):
+        Tensor("a")
+    with pytest.raises(TypeError, match=r"^Tensor: complex data is not supported .*, got complex128$"):
+        Tensor([1j])
+    assert Tensor([True, False]).dtype == np.float64 and Tensor(np.arange(2, dtype=np.uint8)).dtype == np.float64
