@@ -177,6 +177,9 @@ def test_transpose_with_negative_axes(shape, axes):
 def test_operands_must_be_tensors_and_parameters_keywords():
     with pytest.raises(TypeError, match=r"transpose: takes 1 operand\(s\), got 2"):
         ag.transpose(Tensor(np.ones((2, 3))), (1, 0))
+    with pytest.raises(TypeError, match=r"^add: expected numeric data \(a number, a list of numbers or a numeric "
+                                        r"ndarray\), got str of dtype <U1$"):
+        Tensor(np.ones(2)) + "a"  # the primitive's name, not the Tensor's, since that is where it came
 
 
 # ---- 5. numpy on the left -------------------------------------------------------------------------------
@@ -259,6 +262,7 @@ def test_no_grad_blocks_exiting_out_of_order_leave_recording_on():
     lambda x: x.mean(axis=0),
     lambda x: x.mean(axis=(0, 1)),
     lambda x: x + [1, 2, 3],
+    lambda x: x + [0.5, 1.5, 2.5],  # a list of Python floats is float64 to numpy, and still takes x's dtype
     lambda x: x * np.arange(3),
     lambda x: np.arange(3) - x,
     lambda x: x / 3,
