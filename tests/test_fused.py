@@ -57,3 +57,6 @@ def test_each_declared_partial_of_the_fused_primitive_passes_gradcheck():
     joint = lstm_sequence.gradients(weights, out)  # one partial alone gives the same
     for a, j in zip(alone, joint, strict=True):
         np.testing.assert_array_equal(a, j)
+    again = lstm_sequence.gradients(weights, out)  # not told it is the last: what it saved is still intact
+    for j, g in zip(joint, again, strict=True):
+        np.testing.assert_array_equal(j, g)
