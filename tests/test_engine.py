@@ -241,3 +241,9 @@ def test_data_that_is_not_a_regular_array_of_real_numbers_is_refused_naming_what
     with pytest.raises(TypeError, match=r"^Tensor: complex data is not supported .*, got complex128$"):
         Tensor([1j])
     assert Tensor([True, False]).dtype == np.float64 and Tensor(np.arange(2, dtype=np.uint8)).dtype == np.float64
+
+
+def test_a_zero_dimensional_result_holds_an_ndarray_not_a_numpy_scalar():
+    """numpy gives 0-d results as scalars (np.float64); a Tensor's data is an ndarray whatever its shape."""
+    for total in (Tensor([1.0, 2.0]).sum(), Tensor(np.ones(2, np.float32)).mean(), Tensor(3.0) * 2.0):
+        assert type(total.data) is np.ndarray and total.shape == () and type(total.numpy()) is np.ndarray
