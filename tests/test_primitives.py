@@ -158,3 +158,12 @@ def test_a_partial_without_its_vjp_needs_a_joint_backward():
         ag.Primitive("half", "½", lambda x: x / 2, (ag.Partial("½"),))
     half = ag.Primitive("half", "½", lambda x: x / 2, (ag.Partial("½"),), joint=lambda u, ans, x: [u / 2])
     assert gradcheck(lambda x: half(x).sum(), [Tensor([1.0, -2.0], requires_grad=True)])
+
+
+def test_one_edges_vjp_through_indexing_is_a_dense_array():
+    """The comparison and the pictures ask for one operand's gradient alone: indexing's, which the reverse pass
+    keeps sparse, comes as the full array."""
+    x = Tensor(np.arange(4.0), requires_grad=True)
+    for index, dense in ((slice(1, 3), [0, 1, 1, 0]), (np.array([0, 0]), [2, 0, 0, 0])):
+        edge = ops.getitem.vjp(0, np.ones(2), x[index])
+        assert type(edge) is np.ndarray and edge.tolist() == dense
