@@ -401,33 +401,37 @@ def load_results() -> dict[str, dict]:
     return results
 
 
-def rerun_survivors(only: list[str], tests: list[str]) -> None:
-    """The survivors not explained as equivalent, run again against `tests` alone (the tests written for them):
-    a verdict in minutes, where measuring the suite's coverage again would take a quarter of an hour."""
+def prepare() -> None:
+    """A fresh copy of the project to mutate, and the libraries every test run needs loaded before the forks."""
     WORK.mkdir(exist_ok=True)
     copy_tree()
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             __import__(name)
+
+
+def record(mutant: Mutant, verdict: dict) -> None:
+    with RESULTS.open("a") as out:
+        out.write(json.dumps({"key": mutant.key, "mutant": mutant.describe(), **verdict}) + "\n")
+
+
+def rerun_survivors(only: list[str], tests: list[str]) -> None:
+    """The survivors not explained as equivalent, run again against `tests` alone (the tests written for them):
+    a verdict in minutes, where measuring the suite's coverage again would take a quarter of an hour."""
+    prepare()
     results, equivalent = load_results(), declared_equivalent()
     todo = [m for m in all_mutants(only) if results.get(m.key, {}).get("verdict") in ("survived", "no tests")
             and m.describe() not in equivalent]
     for n, mutant in enumerate(todo, 1):
         print(f"[{n}/{len(todo)}] {mutant.describe()} (against {len(tests)})", end="", flush=True)
-        entry = {"key": mutant.key, "mutant": mutant.describe(), **run_mutant(mutant, tests, {})}
-        with RESULTS.open("a") as out:
-            out.write(json.dumps(entry) + "\n")
+        record(mutant, run_mutant(mutant, tests, {}))
 
 
 def run(only: list[str]) -> None:
-    WORK.mkdir(exist_ok=True)
-    copy_tree()
+    prepare()
     measured = json.loads(COVERAGE.read_text()) if COVERAGE.exists() else None
     if measured is None or measured["fingerprint"] != fingerprint():
         measured = measure_coverage()
-    for name in PRELOAD:
-        with contextlib.suppress(ImportError):
-            __import__(name)
     results, selection, equivalent = load_results(), Selection(measured), declared_equivalent()
     todo = all_mutants(only)
     for n, mutant in enumerate(todo, 1):
@@ -437,12 +441,9 @@ def run(only: list[str]) -> None:
         tests = tests_for(mutant, measured, selection)
         print(f"[{n}/{len(todo)}] {mutant.describe()} ({0 if tests is None else len(tests)} tests)", end="",
               flush=True)
-        verdict = {"verdict": "no tests"} if tests is None else run_mutant(mutant, tests, measured["seconds"])
         if tests is None:
             print()
-        entry = {"key": mutant.key, "mutant": mutant.describe(), **verdict}
-        with RESULTS.open("a") as out:
-            out.write(json.dumps(entry) + "\n")
+        record(mutant, {"verdict": "no tests"} if tests is None else run_mutant(mutant, tests, measured["seconds"]))
 
 
 # ---- the report -------------------------------------------------------------------------------------------------
