@@ -243,6 +243,12 @@ def test_data_that_is_not_a_regular_array_of_real_numbers_is_refused_naming_what
     assert Tensor([True, False]).dtype == np.float64 and Tensor(np.arange(2, dtype=np.uint8)).dtype == np.float64
 
 
+def test_a_tensor_made_from_a_tensor_takes_its_values_as_a_new_leaf():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor(x * 2.0)
+    assert y.data.tolist() == [2.0, 4.0] and y.is_leaf and not y.requires_grad
+
+
 def test_a_zero_dimensional_result_holds_an_ndarray_not_a_numpy_scalar():
     """numpy gives 0-d results as scalars (np.float64); a Tensor's data is an ndarray whatever its shape."""
     for total in (Tensor([1.0, 2.0]).sum(), Tensor(np.ones(2, np.float32)).mean(), Tensor(3.0) * 2.0):

@@ -167,3 +167,17 @@ def test_one_edges_vjp_through_indexing_is_a_dense_array():
     for index, dense in ((slice(1, 3), [0, 1, 1, 0]), (np.array([0, 0]), [2, 0, 0, 0])):
         edge = ops.getitem.vjp(0, np.ones(2), x[index])
         assert type(edge) is np.ndarray and edge.tolist() == dense
+    rows = Tensor(np.ones((3, 3)), requires_grad=True).sum(axis=1)  # the edge keeps the primitive's parameters
+    assert ops.sum.vjp(0, np.array([1.0, 2.0, 3.0]), rows).tolist() == [[1, 1, 1], [2, 2, 2], [3, 3, 3]]
+
+
+def test_matmul_refuses_what_it_does_not_multiply_naming_both_shapes():
+    for a, b, why in ((np.ones((2, 3)), np.ones((4, 5)), "inner dimensions differ: 3 vs 4"),
+                      (np.ones(3), np.ones((4, 2)), "inner dimensions differ: 3 vs 4"),
+                      (np.ones((2, 2, 2)), np.ones((2, 2)), "operands must be 1-D or 2-D"),
+                      (np.ones((2, 2)), np.ones((2, 2, 2)), "operands must be 1-D or 2-D"),
+                      (np.float64(2.0), np.ones(2), "operands must be 1-D or 2-D"),
+                      (np.ones(2), np.float64(2.0), "operands must be 1-D or 2-D")):
+        said = re.escape(f"matmul: {np.shape(a)} @ {np.shape(b)}: {why}")
+        with pytest.raises(ValueError, match=f"^{said}$"):
+            ag.matmul(Tensor(a), Tensor(b))
