@@ -1,5 +1,6 @@
 """The Tensor and the reverse pass: accumulation, depth, memory, dtypes, modes and errors."""
 
+import copy
 import inspect
 import warnings
 
@@ -253,3 +254,17 @@ def test_a_zero_dimensional_result_holds_an_ndarray_not_a_numpy_scalar():
     """numpy gives 0-d results as scalars (np.float64); a Tensor's data is an ndarray whatever its shape."""
     for total in (Tensor([1.0, 2.0]).sum(), Tensor(np.ones(2, np.float32)).mean(), Tensor(3.0) * 2.0):
         assert type(total.data) is np.ndarray and total.shape == () and type(total.numpy()) is np.ndarray
+
+
+def test_a_tensor_prints_its_values_name_and_primitive_and_detach_keeps_the_name():
+    x = Tensor(np.arange(9.0) / 3, requires_grad=True, name="x")  # past 8 elements, the middle is left out
+    assert repr(x) == "Tensor([0.     0.3333 0.6667 ... 2.     2.3333 2.6667], name='x')"
+    assert repr(ag.tanh(Tensor([0.0], requires_grad=True))) == "Tensor([0.], op=tanh)"
+    kept = x.detach()
+    assert kept.name == "x" and not kept.requires_grad and kept.data is x.data
+
+
+def test_a_copy_keeps_the_gradient():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    (x * x).sum().backward()
+    assert copy.deepcopy(x).grad.tolist() == [2.0, 4.0]

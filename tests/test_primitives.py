@@ -181,3 +181,22 @@ def test_matmul_refuses_what_it_does_not_multiply_naming_both_shapes():
         said = re.escape(f"matmul: {np.shape(a)} @ {np.shape(b)}: {why}")
         with pytest.raises(ValueError, match=f"^{said}$"):
             ag.matmul(Tensor(a), Tensor(b))
+
+
+def test_log_softmax_shifts_each_row_by_its_own_maximum_and_underflows_quietly():
+    """Rows of very different scale stay finite (one shift for all would send the small row's exps to 0), and the
+    far tail's exp underflowing is an answer even under np.seterr(all="raise")."""
+    logits = Tensor(np.array([[1000.0, 1001.0], [0.0, 1.0], [0.0, -800.0]]), requires_grad=True)
+    with np.errstate(all="raise"):
+        log_p = ag.log_softmax(logits, axis=1)
+        ops.log_softmax.vjp(0, np.ones((3, 2)), log_p)  # one edge alone, outside the reverse pass's own errstate
+        (log_p * np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])).sum().backward()
+    expected = -np.log1p(np.exp(-1.0))
+    np.testing.assert_allclose(log_p.data[:2], [[expected - 1, expected], [expected - 1, expected]])
+    assert np.isfinite(logits.grad).all()
+
+
+def test_concat_cuts_the_gradient_back_along_its_default_axis():
+    a, b = Tensor(np.ones((1, 2)), requires_grad=True), Tensor(np.ones((2, 2)), requires_grad=True)
+    (ag.concat(a, b) * np.arange(6.0).reshape(3, 2)).sum().backward()
+    assert a.grad.tolist() == [[0, 1]] and b.grad.tolist() == [[2, 3], [4, 5]]
