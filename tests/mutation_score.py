@@ -419,6 +419,8 @@ def rerun_survivors(only: list[str], tests: list[str]) -> None:
     """The survivors not explained as equivalent, run again against `tests` alone (the tests written for them):
     a verdict in minutes, where measuring the suite's coverage again would take a quarter of an hour."""
     prepare()
+    if run_pytest(tests + PYTEST_ARGS, 600, []) != 0:  # else every mutant would count as killed by them
+        sys.exit(f"the tests given to --against fail unmutated: see {WORK / 'last-run.log'}")
     results, equivalent = load_results(), declared_equivalent()
     todo = [m for m in all_mutants(only) if results.get(m.key, {}).get("verdict") in ("survived", "no tests")
             and m.describe() not in equivalent]
