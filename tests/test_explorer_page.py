@@ -53,6 +53,12 @@ def close_enough(shown, true):
     return abs(Decimal(repr(float(true))) - Decimal(shown)) <= unit / 2 * Decimal("1.000001")
 
 
+def stage_matrix(page):
+    """The graph's pan and zoom: the stage's CSS transform matrix (scale first, translation last)."""
+    transform = page.evaluate("getComputedStyle(document.getElementById('stage')).transform")
+    return [float(v) for v in re.findall(r"-?[\d.]+", transform)]
+
+
 def card_rects(page):
     return page.evaluate("""[...document.querySelectorAll('.node, .box-card')].map(e => {
         const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.dataset.name || e.dataset.box];
@@ -267,19 +273,17 @@ def test_in_a_notebook_the_page_runs_in_its_own_frame(page, tmp_path):
 
 def test_the_wheel_zooms_and_a_drag_pans(page, tmp_path):
     show(page, viz.explore_gate("all"), tmp_path)
-    transform = lambda: page.evaluate("getComputedStyle(document.getElementById('stage')).transform")  # noqa: E731
-    matrix = lambda: [float(v) for v in re.findall(r"-?[\d.]+", transform())]  # noqa: E731
     box = page.locator("#viewport").bounding_box()
-    before = matrix()
+    before = stage_matrix(page)
     page.mouse.move(box["x"] + 30, box["y"] + 30)
     page.mouse.wheel(0, -400)
-    zoomed = matrix()
+    zoomed = stage_matrix(page)
     assert zoomed[0] > before[0]  # scale up, around the pointer
     page.mouse.move(box["x"] + 30, box["y"] + 30)
     page.mouse.down()
     page.mouse.move(box["x"] + 130, box["y"] + 80, steps=5)
     page.mouse.up()
-    panned = matrix()
+    panned = stage_matrix(page)
     assert panned[4] == pytest.approx(zoomed[4] + 100) and panned[5] == pytest.approx(zoomed[5] + 50)
     assert page.errors == []
 
@@ -296,16 +300,14 @@ def test_nan_and_infinity_show_as_such(page, tmp_path):
 def test_the_page_opens_whole_when_it_can_be_read_so_and_else_at_reading_size_on_the_current_tensor(
         page, tmp_path, kind, whole):
     show(page, PAGES[kind](), tmp_path)
-    scale = lambda: float(re.findall(r"-?[\d.]+", page.evaluate(  # noqa: E731
-        "getComputedStyle(document.getElementById('stage')).transform"))[0])
     card = page.locator(".node.current").first.bounding_box()
     view = page.locator("#viewport").bounding_box()
     assert view["x"] <= card["x"] and card["x"] + card["width"] <= view["x"] + view["width"]
     assert view["y"] <= card["y"] and card["y"] + card["height"] <= view["y"] + view["height"]
-    assert scale() >= 0.6
+    assert stage_matrix(page)[0] >= 0.6
     if not whole:
         page.keyboard.press("f")
-        assert scale() < 0.6  # the whole graph, too small to read at this size
+        assert stage_matrix(page)[0] < 0.6  # the whole graph, too small to read at this size
     inside = [view["x"] - 1 <= left and right <= view["x"] + view["width"] + 1 for left, _, right, _, _ in
               card_rects(page) if right > left]  # the drawn cards; a shut box's members are not drawn
     assert all(inside) and page.errors == []
