@@ -73,13 +73,17 @@ def taylor_test(f: Scalar, point: Sequence[np.ndarray], gradient: Sequence[np.nd
     symmetric = [abs(a - b - 2 * e * slope) for a, b, e in zip(ahead, behind, epsilons, strict=True)]
     noise = 1e-14 * (abs(f0) + abs(slope) * epsilons[0] + 1e-300)  # some tens of roundings of f's value
     order, symmetric_order = _order(remainders, _floor(remainders, noise)), _order(symmetric, _floor(symmetric, noise))
+    return Taylor(epsilons, remainders, symmetric, order, symmetric_order, _verdict(order, symmetric_order))
+
+
+def _verdict(order: float | None, symmetric_order: float | None) -> str:
+    """Wrong when either remainder falls like ε; right when both fall as a right gradient's do (ε², ε³), or are
+    rounding alone (None); else inconclusive. The bounds leave room for the slopes' measuring noise."""
     if any(o is not None and o <= 1.2 for o in (order, symmetric_order)):
-        verdict = "wrong"
-    elif (order is None or order >= 1.8) and (symmetric_order is None or symmetric_order >= 2.5):
-        verdict = "right"
-    else:
-        verdict = "inconclusive"
-    return Taylor(epsilons, remainders, symmetric, order, symmetric_order, verdict)
+        return "wrong"
+    if (order is None or order >= 1.8) and (symmetric_order is None or symmetric_order >= 2.5):
+        return "right"
+    return "inconclusive"
 
 
 def _floor(remainders: list[float], noise: float) -> float:

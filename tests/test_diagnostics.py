@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,8 @@ import programs
 import pytest
 
 import autograd as ag
-from autograd import Tensor, check_gradients, gradcheck, taylor_test
-from autograd.diagnostics import band, relative_error, step_sweep
+from autograd import Tensor, check_gradients, diagnostics, gradcheck, taylor_test
+from autograd.diagnostics import Sweep, Taylor, band, describe_relative, relative_error, step_sweep
 
 
 @pytest.mark.parametrize("relative,name", [(0.5, "wrong"), (1e-2 * 1.01, "wrong"), (1e-3, "suspect"),
@@ -60,7 +61,8 @@ def test_a_failing_gradcheck_prints_the_diagnosis():
     assert message.splitlines()[0].startswith("gradcheck: x at index")
     assert "relative error" in message and ": wrong (above 1e-2 wrong" in message
     assert "r(ε) falls like ε^1.0" in message and "the gradient is wrong" in message
-    assert "finite differences at index" in message
+    index = re.match(r"gradcheck: x at index (\(\d, \d\))", message)[1]
+    assert f"finite differences at index {index} by step size" in message  # the sweep is at the worst element
 
 
 # ---- your own gradient function, for any graph: the README's GRU step (docs/examples/gru.py) ---------------
@@ -397,3 +399,89 @@ def test_gradcheck_reports_a_step_out_of_the_domain_under_numpy_raise(fn, x):
     finite difference that is not finite."""
     with np.errstate(all="raise"), pytest.raises(AssertionError, match="the finite difference is not finite"):
         gradcheck(lambda t: fn(t).sum(), [Tensor([x], requires_grad=True)])
+
+
+# ---- the diagnostics' parts, each held to what its docstring says -------------------------------------------------
+
+
+def test_relative_error_is_taken_in_float64_broadcasts_and_never_reads_uninitialized_memory():
+    assert relative_error(np.float32(1), np.float32(3)) == 2 / 3  # float32's quotient would be 0.6666667
+    # an int8 −128 is its own absolute value: only as a float is it 128 away from 0
+    assert relative_error(np.int8(-128), 0.0) == 1.0 and relative_error(0.0, np.int8(-128)) == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns when `where` leaves an output it allocated unwritten
+        np.testing.assert_array_equal(relative_error(np.array([2.0, 0.0]), 0.0), [1.0, 0.0])
+        np.testing.assert_array_equal(relative_error(0.0, np.array([[0.0], [-4.0]])), [[0.0], [1.0]])
+
+
+@pytest.mark.parametrize("relative,name", [(1e-2, "suspect"), (1e-4, "acceptable only in float32 or at a kink"),
+                                           (1e-7, "right"), (1.0000001e-7, "acceptable only in float32 or at a kink")])
+def test_a_relative_error_on_a_bound_falls_in_the_band_below(relative, name):
+    assert band(relative) == name
+
+
+def test_the_relative_error_is_described_with_its_band_and_the_bands_bounds():
+    assert describe_relative(0.5) == "relative error 5.0e-01: wrong (above 1e-2 wrong, below 1e-7 right, in float64)"
+    assert describe_relative(3e-9) == "relative error 3.0e-09: right (above 1e-2 wrong, below 1e-7 right, in float64)"
+
+
+def test_the_taylor_test_and_the_sweep_print_their_slopes_and_every_third_row():
+    taylor = Taylor([0.1, 0.05, 0.025, 0.0125], [1e-3, 2.5e-4, 6.25e-5, 1.5625e-5],
+                    [2e-4, 2.5e-5, 3.125e-6, 3.90625e-7], 2.0, None, "right")
+    assert taylor.format().splitlines() == [
+        "Taylor remainder test: r(ε) falls like ε^2.00 (ε² when right, ε when wrong), the symmetric one like ε^— "
+        "(ε³ when right, ε when wrong) → the gradient is right",
+        "  ε = 1.00e-01   r = 1.000e-03   symmetric 2.000e-04",
+        "  ε = 1.25e-02   r = 1.563e-05   symmetric 3.906e-07"]
+    assert Sweep((1, 0), 0.5, [(0.1, 0.51), (0.01, 0.5001)], "w").format().splitlines() == [
+        "finite differences of w at index (1, 0) by step size (claimed 0.5):",
+        "  eps = 1e-01   fd = 0.51   |fd − claimed| = 1.00e-02",
+        "  eps = 1e-02   fd = 0.5001   |fd − claimed| = 1.00e-04"]
+    assert Sweep((2,), -1.25, [(0.1, -1.0)]).format().splitlines()[0] == (
+        "finite differences at index (2,) by step size (claimed -1.25):")
+
+
+def test_the_taylor_test_halves_a_step_from_0_1_along_the_seeds_direction_scaled_to_the_point():
+    # f = ½‖x‖²: along d, with gradient x + δ, r(ε) = |ε²‖d‖²/2 − ε δ·d| and the symmetric one 2ε|δ·d|, exactly
+    x, delta = np.full((2, 2), -3.0), np.array([[0.0, 1e-3], [0.0, 0.0]])
+    result = taylor_test(lambda arrays: 0.5 * float(np.sum(arrays[0] ** 2)), [x], [x + delta], seed=4, halvings=30)
+    d = np.random.default_rng(4).standard_normal((2, 2)) * 3.0  # the points' mean magnitude, 3
+    assert result.epsilons == [0.1 * 0.5**k for k in range(31)]
+    for e, r, s in zip(result.epsilons[:10], result.remainders, result.symmetric, strict=False):
+        assert r == pytest.approx(abs(e * e * np.sum(d * d) / 2 - e * np.sum(delta * d)), rel=1e-6)
+        assert s == pytest.approx(2 * e * abs(np.sum(delta * d)), rel=1e-6)
+    small = taylor_test(lambda arrays: 0.5 * float(np.sum(arrays[0] ** 2)), [x / 30], [x / 30], seed=4)
+    unit = np.random.default_rng(4).standard_normal((2, 2))  # mean magnitude 0.1: the direction is not shrunk
+    assert small.remainders[0] == pytest.approx(0.01 * np.sum(unit * unit) / 2, rel=1e-9)
+
+
+@pytest.mark.parametrize("order,symmetric,verdict", [
+    (1.2, None, "wrong"), (None, 1.2, "wrong"), (2.0, 1.2, "wrong"), (1.21, 2.4, "inconclusive"),
+    (1.8, 2.5, "right"), (None, None, "right"), (None, 2.5, "right"), (1.8, None, "right"),
+    (1.79, 3.0, "inconclusive"), (2.0, 2.49, "inconclusive")])
+def test_the_taylor_verdict_reads_both_slopes_at_their_bounds(order, symmetric, verdict):
+    assert diagnostics._verdict(order, symmetric) == verdict
+
+
+@pytest.mark.parametrize("remainders,noise,order", [
+    ([1024, 64, 16, 8, 4], 0.0, 1.0),  # the median of the last three slopes (4, 2, 1, 1 → 1)
+    ([16, 4, 2, 1], 1.0, 1.5),  # a remainder at the floor is rounding: (2, 1) is left out
+    ([4, 1, 2], 1.0, None),  # so is a pair whose first remainder is at the floor
+    ([1e-20, 1e-21], 1e-14, None)])
+def test_the_slope_is_read_above_the_rounding_floor(remainders, noise, order):
+    assert diagnostics._order(remainders, noise) == order
+
+
+def test_the_rounding_floor_is_ten_times_the_median_of_the_last_five_remainders_or_the_noise():
+    assert diagnostics._floor([100.0, 1, 2, 3, 4, 5], 0.0) == 30.0
+    assert diagnostics._floor([1e-30] * 6, 1e-20) == 1e-20
+
+
+def test_the_step_sweep_differences_one_element_for_steps_1e_1_to_1e_10():
+    point = [np.array([1.0, 2.0]), np.array([[0.5, -1.0]])]
+    sweep = step_sweep(lambda arrays: float(arrays[0] @ arrays[0] + np.sum(arrays[1] ** 3)), point, 1, (0, 1), 3.0,
+                       of="w")
+    assert [step for step, _ in sweep.rows] == [10.0**-k for k in range(1, 11)]
+    assert sweep.rows[0][1] == pytest.approx(3 * 1.0 + 0.1**2, rel=1e-12)  # (x+ε)³−(x−ε)³ over 2ε, at x = −1
+    assert (sweep.index, sweep.claimed, sweep.of) == ((0, 1), 3.0, "w")
+    np.testing.assert_array_equal(point[1], [[0.5, -1.0]])  # the point itself is never moved
