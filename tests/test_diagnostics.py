@@ -255,6 +255,14 @@ def test_a_wrong_gradient_at_the_output_itself_feeds_nothing():
     assert "which it feeds" not in report.format()
 
 
+def test_a_check_failing_only_at_an_intermediate_is_diagnosed_there_without_a_step_sweep():
+    report = check_gradients(lambda x: (x * x).sum().named("L"), [Tensor([1.0, 2.0], name="x")],
+                             lambda x: {"x": 2 * x, "L": 3.0})
+    assert not report.passed and report.failing() == report.nodes and report.sweep is None
+    text = report.format()
+    assert "L at index (): relative error 6.7e-01: wrong" in text and "by step size" not in text
+
+
 def test_hand_may_return_a_list_and_inputs_may_be_arrays_or_lists_in_any_float_dtype():
     seen = []
 
