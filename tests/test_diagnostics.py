@@ -263,6 +263,15 @@ def test_a_check_failing_only_at_an_intermediate_is_diagnosed_there_without_a_st
     assert "L at index (): relative error 6.7e-01: wrong" in text and "by step size" not in text
 
 
+def test_the_diagnosis_is_of_the_worst_failing_input_even_where_an_intermediate_is_worse():
+    def hand(x):
+        return {"x": (1 - np.tanh(x) ** 2) * 1.001, "h": 2 * np.ones_like(x)}  # x 1e-3 off, h 0.5 off
+
+    report = check_gradients(lambda x: ag.tanh(x).named("h").sum(), [Tensor([0.5, -1.0], name="x")], hand)
+    assert [row.name for row in report.failing()] == ["x", "h"]
+    assert report.diagnosis()[1].startswith("x at index (") and ": suspect" in report.diagnosis()[1]
+
+
 def test_hand_may_return_a_list_and_inputs_may_be_arrays_or_lists_in_any_float_dtype():
     seen = []
 

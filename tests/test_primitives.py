@@ -200,3 +200,34 @@ def test_concat_cuts_the_gradient_back_along_its_default_axis():
     a, b = Tensor(np.ones((1, 2)), requires_grad=True), Tensor(np.ones((2, 2)), requires_grad=True)
     (ag.concat(a, b) * np.arange(6.0).reshape(3, 2)).sum().backward()
     assert a.grad.tolist() == [[0, 1]] and b.grad.tolist() == [[2, 3], [4, 5]]
+
+
+def test_each_primitive_is_named_as_exported_and_labeled_with_the_derivations_symbol_and_formulas():
+    """The name is what errors, repr and the explorer call it; the symbol and the formulas are what a picture
+    shows on its node and its edges."""
+    labels = {
+        "add": ("+", ("1",)),
+        "sub": ("−", ("1", "−1")),
+        "neg": ("−", ("−1",)),
+        "hadamard": ("⊙", ("{1}", "{0}")),
+        "div": ("/", ("1/{1}", "−{0}/{1}²")),
+        "matmul": ("@", ("{1}ᵀ", "{0}ᵀ")),
+        "sigmoid": ("σ", ("(1−σ({0}))σ({0})",)),
+        "tanh": ("tanh", ("1−tanh²({0})",)),
+        "exp": ("exp", ("exp({0})",)),
+        "log": ("log", ("1/{0}",)),
+        "sum": ("Σ", ("1",)),
+        "mean": ("mean", ("1/n",)),
+        "reshape": ("reshape", ("1",)),
+        "transpose": ("ᵀ", ("(·)ᵀ",)),
+        "getitem": ("[]", ("1 at [index]",)),
+        "concat": ("‖", ("1 on its block",)),
+        "stack": ("stack", ("1 on its slice",)),
+        "log_softmax": ("log softmax", ("I − softmax({0})",)),
+    }
+    assert list(ag.PRIMITIVES) == list(labels)
+    for name, (symbol, formulas) in labels.items():
+        primitive = getattr(ag, name)
+        assert ag.PRIMITIVES[name] is primitive
+        assert (primitive.name, primitive.symbol, tuple(p.formula for p in primitive.partials)) == (name, symbol,
+                                                                                                     formulas)
