@@ -294,5 +294,5 @@ def _row(name: str, mine: np.ndarray, engine: np.ndarray, tolerance: float, fd_e
     diff = np.abs(mine - engine)
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else ()
     relative = float(relative_error(mine[worst], engine[worst])) if diff.size else 0.0
-    passed = not np.any(diff > tolerance * np.maximum(1.0, np.abs(engine)))
+    passed = bool(np.all(diff <= tolerance * np.maximum(1.0, np.abs(engine))))  # a NaN anywhere fails
     return Row(name, engine.shape, float(diff.max(initial=0.0)), relative, worst, fd_error, passed)

@@ -13,15 +13,18 @@ BANDS = ((1e-2, "wrong"), (1e-4, "suspect"), (1e-7, "acceptable only in float32 
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|a − b| / max(|a|, |b|) elementwise, 0 where both are 0."""
+    """|a − b| / max(|a|, |b|) elementwise, 0 where both are 0, NaN where either is NaN or infinite: a value that
+    is not finite agrees with nothing."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     scale = np.maximum(np.abs(a), np.abs(b))
-    return np.divide(np.abs(a - b), scale, out=np.zeros(np.broadcast(a, b).shape), where=scale > 0)
+    with np.errstate(invalid="ignore"):  # inf − inf and inf / inf: the NaN is the answer
+        return np.divide(np.abs(a - b), scale, out=np.zeros(np.broadcast(a, b).shape), where=scale != 0)
 
 
 def band(relative: float) -> str:
-    """The band a relative error falls in: wrong, suspect, acceptable only in float32 or at a kink, right."""
-    return next(name for bound, name in BANDS if relative > bound or bound == 0.0)
+    """The band a relative error falls in: wrong, suspect, acceptable only in float32 or at a kink, right. NaN, the
+    relative error of a value that is not finite, is wrong."""
+    return next(name for bound, name in BANDS if not relative <= bound or bound == 0.0)
 
 
 def describe_relative(relative: float) -> str:
@@ -73,7 +76,13 @@ def taylor_test(f: Scalar, point: Sequence[np.ndarray], gradient: Sequence[np.nd
     symmetric = [abs(a - b - 2 * e * slope) for a, b, e in zip(ahead, behind, epsilons, strict=True)]
     noise = 1e-14 * (abs(f0) + abs(slope) * epsilons[0] + 1e-300)  # some tens of roundings of f's value
     order, symmetric_order = _order(remainders, _floor(remainders, noise)), _order(symmetric, _floor(symmetric, noise))
-    return Taylor(epsilons, remainders, symmetric, order, symmetric_order, _verdict(order, symmetric_order))
+    if not np.isfinite(f0):
+        verdict = "inconclusive"  # f itself is not finite at the point: there is no slope to hold the gradient to
+    elif not np.isfinite(slope):
+        verdict = "wrong"  # a gradient that is not finite, of a function that is: its remainders are all NaN
+    else:
+        verdict = _verdict(order, symmetric_order)
+    return Taylor(epsilons, remainders, symmetric, order, symmetric_order, verdict)
 
 
 def _verdict(order: float | None, symmetric_order: float | None) -> str:

@@ -272,6 +272,26 @@ def test_the_diagnosis_is_of_the_worst_failing_input_even_where_an_intermediate_
     assert report.diagnosis()[1].startswith("x at index (") and ": suspect" in report.diagnosis()[1]
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_hand_gradient_that_is_not_finite_fails_and_reads_as_wrong(bad):
+    # it passed: NaN compared with the tolerance is False, so "no element exceeds it", and its relative error was 0
+    report = check_gradients(lambda x: (x * x).sum(), [Tensor([1.0, 2.0], name="x")],
+                             lambda x: {"x": np.array([2.0, bad])})
+    row = report.inputs[0]
+    assert not report.passed and not row.passed and row.worst == (1,) and row.band == "wrong"
+    assert np.isnan(row.relative) and report.taylor.verdict == "wrong"
+    assert "x at index (1,): relative error nan: wrong" in report.format()
+
+
+def test_a_value_that_is_not_finite_has_no_relative_error_and_f_not_finite_no_taylor_verdict():
+    np.testing.assert_array_equal(relative_error([np.nan, np.inf, np.inf, 0.0], [1.0, 1.0, np.inf, 0.0]),
+                                  [np.nan, np.nan, np.nan, 0.0])
+    assert band(np.nan) == "wrong"
+    with np.errstate(divide="ignore", invalid="ignore"):  # log at 0 and below it
+        verdict = taylor_test(lambda arrays: float(np.log(arrays[0][0])), [np.array([0.0])], [np.array([1.0])]).verdict
+    assert verdict == "inconclusive"
+
+
 def test_hand_may_return_a_list_and_inputs_may_be_arrays_or_lists_in_any_float_dtype():
     seen = []
 
