@@ -206,6 +206,8 @@ def check_gradients(
     (`.named("h")`); those locate the first place, walking back from the output, where the hand gradient goes
     wrong. Everything runs in float64.
     """
+    if not inputs:
+        raise ValueError("check_gradients: got no inputs; expected at least one array or Tensor to differentiate by")
     names = [x.name if isinstance(x, Tensor) and x.name else f"input {k}" for k, x in enumerate(inputs)]
     point = [np.array(x.data if isinstance(x, Tensor) else as_float_array(x, "check_gradients"), np.float64)
              for x in inputs]

@@ -392,6 +392,8 @@ def test_check_gradients_refuses_what_it_cannot_check():
         check_gradients(lambda x: x.sum(), [["a", "b"]], lambda x: [np.ones(2)])
     with pytest.raises(TypeError, match="^check_gradients: hand's gradient for input 0: expected numeric data"):
         check_gradients(lambda x: x.sum(), [np.ones(2)], lambda x: [["a", "b"]])
+    with pytest.raises(ValueError, match="^check_gradients: got no inputs; expected at least one array or Tensor"):
+        check_gradients(lambda: ag.Tensor(1.0), [], lambda: {})
 
 
 # ---- gradcheck ----------------------------------------------------------------------------------------------
