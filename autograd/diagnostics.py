@@ -21,6 +21,12 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.divide(np.abs(a - b), scale, out=np.zeros(np.broadcast(a, b).shape), where=scale != 0)
 
 
+def beyond_tolerance(diff: np.ndarray, reference: np.ndarray, tolerance: float) -> np.ndarray:
+    """Where |a − reference| = `diff` exceeds tolerance·max(1, |reference|): every check's rule. A NaN (from a value
+    that is not finite, on either side) is beyond any tolerance; compared with `>` it would pass."""
+    return ~(diff <= tolerance * np.maximum(1.0, np.abs(reference)))
+
+
 def band(relative: float) -> str:
     """The band a relative error falls in: wrong, suspect, acceptable only in float32 or at a kink, right. NaN, the
     relative error of a value that is not finite, is wrong."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, numerical_gradient, taylor_test
-from autograd.diagnostics import Sweep, Taylor, band, describe_relative, relative_error, step_sweep
+from autograd.diagnostics import Sweep, Taylor, band, beyond_tolerance, describe_relative, relative_error, step_sweep
 from autograd.graph import named
 from lstm import hand
 from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula, bptt
@@ -178,10 +178,6 @@ def _label(formula: Formula, k: Gate | None) -> str:
     return f"{k.section}: {text}"
 
 
-def _exceeds(diff: np.ndarray, reference: np.ndarray, tol: float) -> np.ndarray:
-    return diff > tol * np.maximum(1.0, np.abs(reference))
-
-
 def _relative(diff: np.ndarray, reference: np.ndarray) -> float:
     return float((diff / np.maximum(np.abs(reference), 1e-300)).max()) if diff.size else 0.0
 
@@ -270,7 +266,8 @@ def agreement(engine: np.ndarray, mine: np.ndarray, dtype: Any = np.float64) -> 
     the rule of every row of the report, for one array."""
     diff = np.abs(mine - engine) if np.shape(mine) == np.shape(engine) else np.full(np.shape(engine), np.inf)
     tol = TOLERANCES[np.dtype(dtype).name]["hand"]
-    return float(diff.max()) if diff.size else 0.0, _relative(diff, engine), not _exceeds(diff, engine, tol).any()
+    agrees = not beyond_tolerance(diff, engine, tol).any()
+    return float(diff.max()) if diff.size else 0.0, _relative(diff, engine), agrees
 
 
 def disagreeing(engine: dict[str, np.ndarray], mine: dict[str, np.ndarray], dtype: Any = np.float64) -> list[str]:
@@ -291,7 +288,8 @@ def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]
         fd = numerical_gradient(exact.loss, array, indices=sample).reshape(-1)
         where = np.isfinite(fd)
         fd_diff = np.abs(engine.reshape(-1)[where] - fd[where])
-        ok = not _exceeds(diff, engine, tol["hand"]).any() and not _exceeds(fd_diff, fd[where], tol["fd"]).any()
+        ok = not (beyond_tolerance(diff, engine, tol["hand"]).any()
+                  or beyond_tolerance(fd_diff, fd[where], tol["fd"]).any())
         rows.append(Row("gradients", name, engine.shape, float(diff.max()), _relative(diff, engine),
                         float(fd_diff.max()), ok))
     return rows
@@ -315,7 +313,7 @@ def _partial_rows(problem, run, derivation, tol, seed) -> list[Row]:
                 diff = np.abs(mine - engine) if mine.shape == engine.shape else np.full(engine.shape, np.inf)
                 worst, relative = max(worst, float(diff.max())), max(relative, _relative(diff, engine))
                 shape = engine.shape
-                if _exceeds(diff, engine, tol["hand"]).any():
+                if beyond_tolerance(diff, engine, tol["hand"]).any():
                     failing.append(t)
             rows.append(Row("partials", _label(formula, k), shape, worst, relative, None, not failing, failing))
     return rows
@@ -330,7 +328,7 @@ def _time_rows(run, trace, length, tol) -> list[Row]:
             engine = run.nodes[str(output.at(t))].grad
             diff = np.abs(trace[str(output.at(t))] - engine)
             worst, relative = max(worst, float(diff.max())), max(relative, _relative(diff, engine))
-            if _exceeds(diff, engine, tol["hand"]).any():
+            if beyond_tolerance(diff, engine, tol["hand"]).any():
                 failing.append(t)
         rows.append(Row("through time", f"∇{output.symbol}", engine.shape, worst, relative, None, not failing, failing))
     return rows

@@ -200,6 +200,8 @@ def test_disagreeing_agrees_with_the_marks():
     marked = {n["name"] for n in page.data["nodes"] if n["mark"]}
     failing = {n["name"] for n in page.data["nodes"] if n["check"] and not n["check"]["passed"]}
     assert marked == failing and disagreeing({"a": np.ones(2)}, {"a": np.ones(2)}) == []
+    # a NaN never agrees: compared with the tolerance it is False, and was taken for agreement
+    assert disagreeing({"a": np.ones(2), "b": np.ones(2)}, {"a": np.array([1.0, np.nan]), "b": np.ones(2)}) == ["a"]
 
 
 def test_explore_gate_refuses_bad_options_by_name():

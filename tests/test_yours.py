@@ -202,6 +202,19 @@ def test_what_a_backward_returns_is_checked(returned, message):
         compare(hand=backward)
 
 
+@pytest.mark.parametrize("spoil", ["grads['W_xi'][0, 0] = np.nan", "grads['W_xi'][0, 0] = np.inf",
+                                   "grads['h0'][...] = np.nan"])
+def test_a_backward_with_a_value_that_is_not_finite_fails(spoil):
+    # it passed: a NaN compared with the tolerance is False, so it never "exceeded" it
+    def backward(*args):
+        grads = hand.backward(*args)
+        exec(spoil, {"np": np}, {"grads": grads})
+        return grads
+
+    report = compare(hand=backward)
+    assert not report.passed and report.format().count("FAIL") >= 1
+
+
 def test_bad_hands_and_options_are_refused(tmp_path, capsys):
     cases = [
         (["--hand", "nope.py"], "--hand: no file nope.py"),
