@@ -283,15 +283,20 @@ class Selection:
 
     def _find_readers(self, path: str, tree: ast.Module) -> None:
         annotations = {id(n) for node in ast.walk(tree) for a in _annotations(node) for n in ast.walk(a)}
-        for node in ast.walk(tree):
+        for node, statement_line in _with_statement_lines(tree):
             if id(node) in annotations:
                 continue
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                self.readers[node.id].add((path, node.lineno))
+                name = node.id
             elif isinstance(node, ast.Attribute):
-                self.readers[node.attr].add((path, node.lineno))
+                name = node.attr
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
-                self.readers[node.value].add((path, node.lineno))  # getattr(module, "name", ...)
+                name = node.value  # getattr(module, "name", ...)
+            else:
+                continue
+            # the statement's first line too: coverage may never see the node's own line (a constant inside a
+            # dict literal spread over lines is folded into one constant, with the line of the literal's start)
+            self.readers[name] |= {(path, node.lineno), (path, statement_line)}
 
     @functools.cached_property
     def first_importer(self) -> str:
@@ -312,16 +317,29 @@ class Selection:
         innermost = chain[-1]
         tests = self.executed_by(path, range(mutant.line, mutant.last_line + 1))
         tests |= self.executed_by(path, range(innermost.lineno, innermost.lineno + 1))
-        if tests or any(isinstance(s, ast.FunctionDef) for s in chain[:-1]):
+        if any(isinstance(s, ast.FunctionDef) for s in chain[:-1]):
             return tests or None
         if isinstance(innermost, ast.FunctionDef):  # a default in a signature
-            return self.executed_by(path, _lines(innermost)) or None
-        top = chain[0]  # runs only at import: what it binds, and who reads that
-        tests = self.executed_by(path, _lines(top))
+            return tests | self.executed_by(path, _lines(innermost)) or None
+        # runs at import (a table row whose lambdas tests run, too): what it binds, and who reads that
+        top = chain[0]
+        tests |= self.executed_by(path, _lines(top))
         for name in _bound_names(top):
             for reader, line in self.readers[name]:
                 tests |= self.executed_by(reader, range(line, line + 1))
         return tests | {self.first_importer}  # a mutant that breaks the import fails every test
+
+
+def _with_statement_lines(tree: ast.Module) -> list[tuple[ast.AST, int]]:
+    """Every node, with the first line of the innermost statement holding it (a compound statement's header holds
+    only its own expressions; its body's statements hold theirs)."""
+    found, stack = [], [(tree, 0)]
+    while stack:
+        node, line = stack.pop()
+        line = node.lineno if isinstance(node, ast.stmt) else line
+        found.append((node, line))
+        stack.extend((child, line) for child in ast.iter_child_nodes(node))
+    return found
 
 
 def _lines(statement: ast.stmt) -> range:
