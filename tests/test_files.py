@@ -10,7 +10,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from autograd.files import atomic_savez, atomic_write, check_destination, check_folder, load_npz
+from autograd import files
+from autograd.files import (
+    atomic_savez,
+    atomic_write,
+    check_destination,
+    check_folder,
+    load_npz,
+    remove_stale_temporaries,
+)
 
 
 def mode(path) -> int:
@@ -188,3 +196,59 @@ def test_the_probe_leaves_nothing_behind(tmp_path):
     check_destination(tmp_path / "x.svg")
     check_folder(tmp_path / "out")
     assert [p.name for p in tmp_path.iterdir()] == ["out"] and list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_running_writers_temporary_is_kept_and_the_writer_left_undisturbed(tmp_path):
+    # a writer that would die of any signal sent to it (SIGHUP's default restored: a nohup run ignores it)
+    writer = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                               "signal.signal(signal.SIGHUP, signal.SIG_DFL)\nprint('ready', flush=True)\n"
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "ready\n"
+        temporary = tmp_path / f".x.svg.{writer.pid}.0123456789abcdef.tmp"
+        temporary.write_bytes(b"partial")
+        assert remove_stale_temporaries(tmp_path / "x.svg") == []
+        assert temporary.exists() and writer.poll() is None  # asked whether it runs, not signalled
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+
+
+def test_another_users_writer_counts_as_running_and_a_temporary_gone_meanwhile_is_no_error(tmp_path, monkeypatch):
+    temporary = tmp_path / f".x.svg.{finished_pid()}.0123456789abcdef.tmp"
+    temporary.write_bytes(b"partial")
+
+    def not_permitted(pid, signal):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "kill", not_permitted)
+    assert remove_stale_temporaries(tmp_path / "x.svg") == [] and temporary.exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(files, "_temporaries", lambda path: iter([(tmp_path / ".x.svg.gone.tmp", None)]))
+    assert remove_stale_temporaries(tmp_path / "x.svg") == [tmp_path / ".x.svg.gone.tmp"]  # removed by another
+
+
+def test_temporaries_are_looked_for_only_as_files_in_a_folder_that_exists(tmp_path):
+    assert remove_stale_temporaries(tmp_path / "missing" / "x.svg") == []
+    target = tmp_path / "keep.txt"
+    target.write_text("the user's")
+    link = tmp_path / f".x.svg.{finished_pid()}.0123456789abcdef.tmp"
+    link.symlink_to(target)  # named like a temporary, but a link: never one of ours
+    assert remove_stale_temporaries(tmp_path / "x.svg") == [] and link.is_symlink()
+
+
+def test_a_destination_or_folder_that_refuses_new_files_is_named_in_the_error(tmp_path, monkeypatch):
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(files, "_create_beside", refuse)
+    with pytest.raises(PermissionError, match=f"^cannot write {tmp_path / 'x.svg'}: Permission denied$"):
+        check_destination(tmp_path / "x.svg")
+    with pytest.raises(PermissionError, match=f"^cannot write {tmp_path}: Permission denied$"):
+        check_folder(tmp_path)
+    monkeypatch.undo()
+    monkeypatch.setattr(type(tmp_path), "mkdir", lambda self: refuse(self))
+    with pytest.raises(PermissionError, match=f"^cannot write {tmp_path / 'new'}: Permission denied$") as caught:
+        check_folder(tmp_path / "new")
+    assert caught.value.errno == errno.EACCES
