@@ -400,9 +400,9 @@ def run_mutant(mutant: Mutant, tests: list[str], seconds: dict[str, float]) -> d
             code = run_pytest(stage + PYTEST_ARGS, timeout, [TimeLimit(seconds)])
             if code == 4 and "ERROR: not found:" in (WORK / "last-run.log").read_text():
                 # a test named after an engine's name (a primitive's, in its parameters) that the mutant renamed:
-                # its whole file, so the test runs under its new name
-                files = sorted({t.split("::")[0] for t in stage})
-                code = run_pytest(files + PYTEST_ARGS, 3 * timeout, [TimeLimit(seconds)])
+                # the tests by function, every parameter set, so the renamed ones run under their new names
+                functions = sorted({t.split("[")[0] for t in stage})
+                code = run_pytest(functions + PYTEST_ARGS, 3 * timeout, [TimeLimit(seconds)])
             if code is None:
                 return {"verdict": "timeout"}
             broken = "ERROR collecting" in (WORK / "last-run.log").read_text()  # the mutant breaks an import
