@@ -196,4 +196,8 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: corrupt or truncated .npz file ({error})") from None
     except Exception as error:  # zipfile.BadZipFile, zlib.error, EOFError and friends: truncated or corrupt
         raise ValueError(f"{path}: corrupt or truncated .npz file ({type(error).__name__}: {error})") from None
+    foreign = [name for name, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if foreign:  # a member not in .npy format, whose bytes NpzFile hands over as they are
+        raise ValueError(f"{path}: {foreign[0]} is not an array in .npy format; expected an .npz archive of named "
+                         "arrays (as np.savez writes)")
     return arrays

@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -152,16 +153,33 @@ def test_check_folder_creates_one_level_and_refuses_files_and_missing_parents(tm
 @pytest.mark.parametrize("content, says", [
     (b"W_xi 1 2 3\n", "a text file (it begins 'W_xi 1 2 3')"),
     (b"", "an empty file"),
-    (b"\x00\x01\x02binary", "not an .npz file (it begins with the bytes"),
+    (b"\x00\x01\x02binary", r"not an .npz file (it begins with the bytes b'\x00\x01\x02binar')"),
+    (b"a first line longer than forty characters, cut\nsecond",
+     "a text file (it begins 'a first line longer than forty character')"),
+    (b"x" * 511 + "é".encode() + b" and on", f"a text file (it begins '{'x' * 40}')"),  # a character cut at 512
+    (b"x" * 510 + "é".encode() + b"\xff binary from byte 512 on", f"a text file (it begins '{'x' * 40}')"),
 ])
 def test_loading_a_file_that_is_not_npz_says_what_it_is(tmp_path, content, says):
+    """Read from its first 512 bytes, with the first 8 bytes of a binary file and the first 40 characters of a
+    text file's first line."""
     path = tmp_path / "w.npz"
     path.write_bytes(content)
     with pytest.raises(ValueError) as caught:
         load_npz(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: ") and says in message and "expected an .npz archive" in message
-    assert "pickle" not in message
+    assert str(caught.value) == f"{path}: {says}; expected an .npz archive of named arrays (as np.savez writes)"
+
+
+def test_an_archive_of_no_arrays_loads_and_a_member_that_is_not_an_array_is_refused(tmp_path):
+    np.savez(tmp_path / "empty.npz")  # an empty zip begins with its end record, PK\x05\x06
+    assert load_npz(tmp_path / "empty.npz") == {}
+    with zipfile.ZipFile(tmp_path / "bytes.npz", "w") as archive:
+        archive.writestr("a.npy", b"not the .npy format")  # NpzFile hands such a member over as bytes
+    with pytest.raises(ValueError, match=r"bytes\.npz: a is not an array in \.npy format; expected an \.npz archive"):
+        load_npz(tmp_path / "bytes.npz")
+    with zipfile.ZipFile(tmp_path / "header.npz", "w") as archive:
+        archive.writestr("a.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': nonsense}")
+    with pytest.raises(ValueError, match=r"^.*header\.npz: corrupt or truncated \.npz file \(.+\)$"):
+        load_npz(tmp_path / "header.npz")
 
 
 def test_loading_a_npy_file_says_it_is_one(tmp_path):
@@ -188,7 +206,7 @@ def test_missing_folder_and_truncated_files(tmp_path):
     atomic_savez(tmp_path / "w.npz", {"a": np.arange(1000.0)})
     data = (tmp_path / "w.npz").read_bytes()
     (tmp_path / "w.npz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="corrupt or truncated .npz file"):
+    with pytest.raises(ValueError, match=r"corrupt or truncated \.npz file \(BadZipFile: "):
         load_npz(tmp_path / "w.npz")
 
 
@@ -252,3 +270,14 @@ def test_a_destination_or_folder_that_refuses_new_files_is_named_in_the_error(tm
     with pytest.raises(PermissionError, match=f"^cannot write {tmp_path / 'new'}: Permission denied$") as caught:
         check_folder(tmp_path / "new")
     assert caught.value.errno == errno.EACCES
+
+
+def test_a_temporary_name_taken_is_never_opened_but_another_drawn(tmp_path, monkeypatch):
+    tokens = iter(["0123456789abcdef", "fedcba9876543210"])
+    monkeypatch.setattr(files.secrets, "token_hex", lambda n: next(tokens))
+    taken = tmp_path / f".x.svg.{os.getpid()}.0123456789abcdef.tmp"  # a write in progress, of this process
+    taken.write_bytes(b"another write's")
+    with atomic_write(tmp_path / "x.svg") as file:
+        assert (tmp_path / f".x.svg.{os.getpid()}.fedcba9876543210.tmp").exists()
+        file.write(b"<svg/>")
+    assert taken.read_bytes() == b"another write's" and (tmp_path / "x.svg").read_bytes() == b"<svg/>"

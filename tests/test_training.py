@@ -149,13 +149,18 @@ def test_clipping_by_global_norm():
     assert clip_grad_norm([a, b], 1.0) == pytest.approx(5.0)
     np.testing.assert_allclose(np.concatenate([a.grad, b.grad]), np.array([3.0, 0.0, 4.0]) / (5 + 1e-6))
     assert clip_grad_norm([a, b], 10.0) == pytest.approx(1.0, rel=1e-5)  # under the bound: untouched
+    np.testing.assert_allclose(np.concatenate([a.grad, b.grad]), np.array([3.0, 0.0, 4.0]) / (5 + 1e-6))
+    c = parameter([0.0], [0.6])
+    assert clip_grad_norm([c], 1.0) == pytest.approx(0.6) and c.grad[0] == 0.6  # never scaled up
 
 
 def test_optimizers_refuse_bad_parameters():
     with pytest.raises(ValueError, match="parameter '0' must be a Tensor that requires grad"):
         Adam([Tensor([1.0])])
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match="^SGD: lr must be positive, got 0$"):
         SGD([parameter([1.0], [1.0])], lr=0)
+    with pytest.raises(ValueError, match="^optimizer: got no parameters$"):
+        RMSprop([])
 
 
 def test_the_adding_problem_data():
@@ -276,3 +281,33 @@ def test_train_command_errors(tmp_path, capsys):
     assert main(["train", "adding", "--every", "0", "--steps", "1"]) == 2
     assert "argument --every: expected a positive integer, got '0'" in capsys.readouterr().err
     assert CharacterModel("x" * 40, 8).input_size == 1
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("steps", np.array(1.5), "state steps must be a non-negative integer, got float64 of shape ()"),
+    ("steps", np.array(-1), "state steps must be a non-negative integer, got int64 of shape ()"),
+    ("steps", np.array([1, 2]), "state steps must be a non-negative integer, got int64 of shape (2,)"),
+    ("lr", np.array(0.0), "state lr must be a positive finite number, got float64 of shape ()"),
+    ("lr", np.array(np.inf), "state lr must be a positive finite number, got float64 of shape ()"),
+    ("lr", np.array("0.1"), "state lr must be a positive finite number, got <U3 of shape ()"),
+    ("exp_avg/w", np.ones(3), "state exp_avg/w has float64 data of shape (3,), expected real numbers of shape (2,)"),
+    ("exp_avg/w", np.array(["a", "b"]), "state exp_avg/w has <U1 data of shape (2,), expected real numbers of shape "
+                                        "(2,)"),
+    ("exp_avg/v", np.ones(2), "state for unknown parameter 'v'"),
+])
+def test_optimizer_state_is_checked_whole_before_any_is_taken(key, value, message):
+    w = parameter([1.0, 2.0], [0.5, 0.5])
+    opt = Adam({"w": w}, lr=0.1)
+    state = {"steps": np.array(3), "lr": np.array(0.5), "exp_avg/w": np.zeros(2)} | {key: value}
+    with pytest.raises(ValueError) as caught:
+        opt.load_state_dict(state)
+    assert str(caught.value) == f"Adam: {message}" and opt.steps == 0 and opt.buffers == {} and opt.lr == 0.1
+
+
+def test_optimizer_state_loads_at_step_zero_with_integer_buffers_in_the_parameters_dtype():
+    w = Tensor(np.zeros(2, np.float32), requires_grad=True)
+    opt = SGD({"w": w}, lr=0.1, momentum=0.9)
+    opt.load_state_dict({"steps": np.array(0, np.uint8), "lr": np.array(2), "momentum/w": np.array([1, 2])})
+    assert (opt.steps, opt.lr) == (0, 2.0) and isinstance(opt.steps, int) and isinstance(opt.lr, float)
+    assert opt.buffers["momentum"]["w"].dtype == np.float32
+    np.testing.assert_array_equal(opt.buffers["momentum"]["w"], [1, 2])
