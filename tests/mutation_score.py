@@ -401,7 +401,7 @@ def run_mutant(mutant: Mutant, tests: list[str], seconds: dict[str, float]) -> d
             if code == 4 and "ERROR: not found:" in (WORK / "last-run.log").read_text():
                 # a test named after an engine's name (a primitive's, in its parameters) that the mutant renamed:
                 # the tests by function, every parameter set, so the renamed ones run under their new names
-                functions = sorted({t.split("[")[0] for t in stage})
+                functions = list(dict.fromkeys(t.split("[")[0] for t in stage))  # still fastest first
                 code = run_pytest(functions + PYTEST_ARGS, 3 * timeout, [TimeLimit(seconds)])
             if code is None:
                 return {"verdict": "timeout"}
