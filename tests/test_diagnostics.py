@@ -524,3 +524,18 @@ def test_the_step_sweep_differences_one_element_for_steps_1e_1_to_1e_10():
     assert sweep.rows[0][1] == pytest.approx(3 * 1.0 + 0.1**2, rel=1e-12)  # (x+ε)³−(x−ε)³ over 2ε, at x = −1
     assert (sweep.index, sweep.claimed, sweep.of) == ((0, 1), 3.0, "w")
     np.testing.assert_array_equal(point[1], [[0.5, -1.0]])  # the point itself is never moved
+
+
+def test_a_gradcheck_slightly_off_prints_the_relative_error_and_band_of_the_worst_element():
+    off = ag.Primitive("tanh_off", "tanh", np.tanh,
+                       (ag.Partial("1−tanh²", lambda u, ans, x: u * (1 - ans * ans) * 1.005),))
+    with pytest.raises(AssertionError) as failure:
+        gradcheck(lambda x: off(x).sum(), [Tensor([0.3, -0.2], requires_grad=True)])
+    assert "relative error 5.0e-03: suspect (above 1e-2 wrong" in str(failure.value)
+
+
+def test_the_taylor_test_halves_forty_times_along_seed_0s_direction_unless_told():
+    x = np.array([0.5, -1.5])
+    given = taylor_test(_quartic, [x], [np.cos(x)], seed=0, halvings=40)
+    default = taylor_test(_quartic, [x], [np.cos(x)])
+    assert len(default.epsilons) == 41 and default.remainders == given.remainders
