@@ -311,3 +311,40 @@ def test_optimizer_state_loads_at_step_zero_with_integer_buffers_in_the_paramete
     assert (opt.steps, opt.lr) == (0, 2.0) and isinstance(opt.steps, int) and isinstance(opt.lr, float)
     assert opt.buffers["momentum"]["w"].dtype == np.float32
     np.testing.assert_array_equal(opt.buffers["momentum"]["w"], [1, 2])
+
+
+@pytest.mark.parametrize("optimizer, options", [(SGD, {"lr": 0.1, "momentum": 0.9}), (Adam, {"lr": 0.1}),
+                                                (RMSprop, {"lr": 0.01, "momentum": 0.5, "centered": True})])
+def test_weight_decay_is_the_gradient_plus_decay_times_the_parameter(optimizer, options):
+    grads = np.random.default_rng(1).standard_normal((3, 2))
+    decayed, by_hand = parameter([1.0, -2.0], grads[0]), parameter([1.0, -2.0], grads[0])
+    first, second = optimizer([decayed], weight_decay=0.3, **options), optimizer([by_hand], **options)
+    for g in grads:
+        decayed.grad, by_hand.grad = g.copy(), g + 0.3 * by_hand.data
+        first.step()
+        second.step()
+    np.testing.assert_allclose(decayed.data, by_hand.data, rtol=1e-12)
+
+
+def test_sgd_dampens_every_step_but_the_first_by_hand():
+    w = parameter([1.0], [2.0])
+    opt = SGD([w], lr=0.1, momentum=0.9, dampening=0.5)
+    opt.step()  # v = g = 2, undamped on the first step, as in torch
+    w.grad = np.array([4.0])
+    opt.step()  # v = 0.9·2 + 0.5·4 = 3.8
+    np.testing.assert_allclose(w.data, [1 - 0.2 - 0.38])
+
+
+def test_centered_rmsprop_adds_eps_to_the_centered_root_by_hand():
+    w = parameter([1.0], [2.0])
+    RMSprop([w], lr=0.3, alpha=0.5, eps=0.5, centered=True).step()
+    # v = 0.5·4 = 2, ḡ = 0.5·2 = 1: √(v − ḡ²) + ε = 1.5
+    np.testing.assert_allclose(w.data, [1 - 0.3 * 2 / 1.5])
+
+
+def test_the_optimizers_defaults():
+    p = [parameter([1.0], [1.0])]
+    sgd, adam, rmsprop = SGD(p), Adam(p), RMSprop(p, alpha=0.0)  # alpha 0 is allowed: no memory of past steps
+    assert (sgd.lr, sgd.momentum, sgd.dampening, sgd.weight_decay, sgd.nesterov) == (1e-2, 0.0, 0.0, 0.0, False)
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
+    assert (RMSprop(p).lr, RMSprop(p).alpha, RMSprop(p).eps, rmsprop.alpha) == (1e-2, 0.99, 1e-8, 0.0)
