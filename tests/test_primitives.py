@@ -20,6 +20,11 @@ def weighted(out, rng):
     return (out * rng.standard_normal(out.shape)).sum()
 
 
+# What each elementwise primitive computes, as numpy writes it: a wrong forward with a gradient to match would pass
+# the finite differences alone.
+NUMPY = {ag.add: np.add, ag.sub: np.subtract, ag.hadamard: np.multiply, ag.div: np.divide, ag.neg: np.negative,
+         ag.sigmoid: lambda x: 1 / (1 + np.exp(-x)), ag.tanh: np.tanh, ag.exp: np.exp, ag.log: np.log}
+
 BINARY_SHAPES = [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1), (1, 5)), ((2, 3), ()), ((), (2,))]
 
 
@@ -28,6 +33,7 @@ BINARY_SHAPES = [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1), (1, 5)
 def test_binary_elementwise_gradients(op, shapes):
     rng = np.random.default_rng(0)
     a, b = leaf(rng, shapes[0], "a"), leaf(rng, shapes[1], "b", positive=op is ag.div)
+    np.testing.assert_allclose(op(a, b).data, NUMPY[op](a.data, b.data), rtol=1e-15)
     assert gradcheck(lambda a, b: weighted(op(a, b), np.random.default_rng(1)), [a, b])
 
 
@@ -36,6 +42,7 @@ def test_binary_elementwise_gradients(op, shapes):
 def test_unary_gradients(op, shape):
     rng = np.random.default_rng(0)
     x = leaf(rng, shape, "x", positive=op is ag.log)
+    np.testing.assert_allclose(op(x).data, NUMPY[op](x.data), rtol=1e-14)
     assert gradcheck(lambda x: weighted(op(x), np.random.default_rng(1)), [x])
 
 
@@ -43,29 +50,40 @@ def test_unary_gradients(op, shape):
 def test_matmul_gradients_in_every_numpy_form(shapes):
     rng = np.random.default_rng(0)
     a, b = leaf(rng, shapes[0], "W"), leaf(rng, shapes[1], "x")
+    np.testing.assert_array_equal((a @ b).data, a.data @ b.data)
     assert gradcheck(lambda a, b: weighted(a @ b, np.random.default_rng(1)), [a, b])
 
 
+def _log_softmax(x):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 @pytest.mark.parametrize(
-    "fn",
+    "fn, numpy",
     [
-        lambda x: ag.sum(x, axis=0),
-        lambda x: ag.sum(x, axis=1, keepdims=True),
-        lambda x: ag.mean(x),
-        lambda x: ag.mean(x, axis=(0, 2)),
-        lambda x: x.reshape(4, 6),
-        lambda x: ag.transpose(x, axes=(2, 0, 1)),
-        lambda x: x[1, :, ::2],
-        lambda x: x[np.array([0, 0, 1])],  # a repeated index accumulates
-        lambda x: ag.concat(x[0], x[1] * 2.0, axis=1),
-        lambda x: ag.stack(x[0], x[1], x[0], axis=2),
-        lambda x: ag.log_softmax(x, axis=-1),
+        (lambda x: ag.sum(x, axis=0), lambda x: x.sum(axis=0)),
+        (lambda x: ag.sum(x, axis=1, keepdims=True), lambda x: x.sum(axis=1, keepdims=True)),
+        (lambda x: ag.mean(x), lambda x: x.mean()),
+        (lambda x: ag.mean(x, axis=(0, 2)), lambda x: x.mean(axis=(0, 2))),
+        (lambda x: x.reshape(4, 6), lambda x: x.reshape(4, 6)),
+        (lambda x: ag.transpose(x, axes=(2, 0, 1)), lambda x: x.transpose(2, 0, 1)),
+        (lambda x: x[1, :, ::2], lambda x: x[1, :, ::2]),
+        (lambda x: x[np.array([0, 0, 1])], lambda x: x[[0, 0, 1]]),  # a repeated index accumulates
+        (lambda x: ag.concat(x[0], x[1] * 2.0, axis=1), lambda x: np.concatenate([x[0], x[1] * 2.0], axis=1)),
+        (lambda x: ag.stack(x[0], x[1], x[0], axis=2), lambda x: np.stack([x[0], x[1], x[0]], axis=2)),
+        (lambda x: ag.log_softmax(x, axis=-1), _log_softmax),
     ],
     ids=["sum0", "sum1k", "mean", "mean02", "reshape", "transpose", "slice", "fancy", "concat", "stack", "logsm"],
 )
-def test_structural_gradients(fn):
+def test_structural_gradients(fn, numpy):
+    """The value as numpy computes it, and the gradient against finite differences of that value (a wrong forward
+    with a gradient to match would pass the second alone)."""
     rng = np.random.default_rng(0)
     x = leaf(rng, (2, 3, 4), "x")
+    value, expected = fn(x).data, numpy(x.data)
+    assert value.shape == expected.shape
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-15)
     assert gradcheck(lambda x: weighted(fn(x), np.random.default_rng(1)), [x])
 
 
