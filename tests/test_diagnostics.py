@@ -79,6 +79,7 @@ def test_a_right_hand_written_gru_backward_passes():
     assert report.passed, report.format()
     assert report.taylor.verdict == "right" and report.first_departure is None
     assert [row.name for row in report.nodes][0] == "h_next"  # walking back from the output
+    assert "\n\n\n" not in report.format() and "departure" not in report.format()  # no departure, not even its gap
 
 
 @pytest.mark.parametrize("mistake,departs,feeds,wrong", [
