@@ -73,8 +73,15 @@ def _log_softmax(x):
         (lambda x: ag.concat(x[0], x[1] * 2.0, axis=1), lambda x: np.concatenate([x[0], x[1] * 2.0], axis=1)),
         (lambda x: ag.stack(x[0], x[1], x[0], axis=2), lambda x: np.stack([x[0], x[1], x[0]], axis=2)),
         (lambda x: ag.log_softmax(x, axis=-1), _log_softmax),
+        # the parameters' defaults, in the forward and in the backward alike
+        (lambda x: ag.sum(x), lambda x: x.sum()),
+        (lambda x: ag.transpose(x), lambda x: x.T),
+        (lambda x: ag.concat(x[0], x[1] * 2.0), lambda x: np.concatenate([x[0], x[1] * 2.0])),
+        (lambda x: ag.stack(x[0], x[1] * 2.0), lambda x: np.stack([x[0], x[1] * 2.0])),
+        (lambda x: ag.log_softmax(x), _log_softmax),
     ],
-    ids=["sum0", "sum1k", "mean", "mean02", "reshape", "transpose", "slice", "fancy", "concat", "stack", "logsm"],
+    ids=["sum0", "sum1k", "mean", "mean02", "reshape", "transpose", "slice", "fancy", "concat", "stack", "logsm",
+         "sum-all", "transpose-all", "concat-axis-0", "stack-axis-0", "logsm-last-axis"],
 )
 def test_structural_gradients(fn, numpy):
     """The value as numpy computes it, and the gradient against finite differences of that value (a wrong forward
