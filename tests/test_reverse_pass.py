@@ -348,3 +348,11 @@ def test_the_lstm_saturates_quietly_under_numpy_raise(fused):
 @pytest.mark.usefixtures("raise_on_every_floating_point_error")
 def test_the_comparison_runs_under_numpy_raise():
     assert compare(length=3).passed
+
+
+def test_an_upstream_gradient_takes_the_tensors_dtype_and_a_bad_one_is_named():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    (x * 2.0).backward(np.ones(3))  # a float64 upstream gradient: float32 work stays float32
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(TypeError, match="^backward: expected numeric data"):
+        (x * 2.0).backward("abc")
