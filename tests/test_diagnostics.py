@@ -552,3 +552,23 @@ def test_the_taylor_test_halves_forty_times_along_seed_0s_direction_unless_told(
     given = taylor_test(_quartic, [x], [np.cos(x)], seed=0, halvings=40)
     default = taylor_test(_quartic, [x], [np.cos(x)])
     assert len(default.epsilons) == 41 and default.remainders == given.remainders
+
+
+def test_the_taylor_test_and_the_sweep_work_at_a_float32_point_in_float64():
+    x = np.array([0.1, -0.7, 1.3], np.float32)
+    grad = np.cos(x.astype(np.float64)) * x.astype(np.float64) ** 3 + 3 * np.sin(x.astype(np.float64)) * x ** 2
+
+    def f(arrays):  # computes in the dtype it is given, as user code does
+        return float(np.sum(np.sin(arrays[0]) * arrays[0] ** 3))
+
+    assert taylor_test(f, [x], [grad]).remainders == taylor_test(f, [x.astype(np.float64)], [grad]).remainders
+    assert step_sweep(f, [x], 0, (1,), 1.0).rows == step_sweep(f, [x.astype(np.float64)], 0, (1,), 1.0).rows
+
+
+def test_the_taylor_test_takes_an_empty_input_quietly_and_refuses_a_gradient_missing():
+    x = np.array([0.5, -1.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the mean magnitude of an empty input is not taken
+        assert taylor_test(lambda arrays: _quartic([arrays[1]]), [np.zeros(0), x], [np.zeros(0), np.cos(x)]).epsilons
+    with pytest.raises(ValueError):
+        taylor_test(lambda arrays: _quartic([arrays[1]]), [np.zeros(0), x], [np.cos(x)])
