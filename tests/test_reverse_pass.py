@@ -356,3 +356,16 @@ def test_an_upstream_gradient_takes_the_tensors_dtype_and_a_bad_one_is_named():
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [2.0, 2.0, 2.0]
     with pytest.raises(TypeError, match="^backward: expected numeric data"):
         (x * 2.0).backward("abc")
+    # a float64 upstream gradient is rounded to float32 first, as if it had been given in float32
+    rng = np.random.default_rng(0)
+    x0, upstream = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((4, 5))
+    grads = []
+    for given in (upstream, upstream.astype(np.float32), Tensor(upstream)):
+        x = Tensor(x0, requires_grad=True)
+        (ag.tanh(x * 1.1) * ag.sigmoid(x)).backward(given)
+        grads.append(x.grad)
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_array_equal(grads[2], grads[1])
+    with pytest.raises(ValueError, match=r"^backward: grad may be omitted only for a one-element tensor; the tensor "
+                                         r"of shape \(3,\) has shape"):
+        (Tensor(np.ones(3), requires_grad=True) * 2.0).backward()
