@@ -401,8 +401,9 @@ def _check_forward(lay: Layout, user: Hand, problem: Problem, mine: dict[str, np
     if yours.c_T is not None:
         if yours.c_T.shape != (B, H):
             raise HandError(f"{user.source}: the forward's c_T has shape {yours.c_T.shape}, expected {(B, H)}")
-        c_T_diff = float(np.abs(yours.c_T - c_T.data).max())
-        c_T_wrong = bool(beyond_tolerance(np.abs(yours.c_T - c_T.data), c_T.data, tol).any())
+        c_T_gap = np.abs(yours.c_T - c_T.data)
+        c_T_diff = float(c_T_gap.max())
+        c_T_wrong = bool(beyond_tolerance(c_T_gap, c_T.data, tol).any())
     checked = ForwardCheck(float(diff.max()), worst, float(yours.hs[worst]), float(hs.data[worst]),
                            [int(t) for t in np.flatnonzero(wrong.any(axis=(1, 2)))], c_T_diff,
                            not wrong.any() and not c_T_wrong)

@@ -344,7 +344,8 @@ def test_centered_rmsprop_adds_eps_to_the_centered_root_by_hand():
 
 def test_the_optimizers_defaults():
     p = [parameter([1.0], [1.0])]
-    sgd, adam, rmsprop = SGD(p), Adam(p), RMSprop(p, alpha=0.0)  # alpha 0 is allowed: no memory of past steps
+    sgd, adam, rmsprop = SGD(p), Adam(p), RMSprop(p)
     assert (sgd.lr, sgd.momentum, sgd.dampening, sgd.weight_decay, sgd.nesterov) == (1e-2, 0.0, 0.0, 0.0, False)
     assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
-    assert (RMSprop(p).lr, RMSprop(p).alpha, RMSprop(p).eps, rmsprop.alpha) == (1e-2, 0.99, 1e-8, 0.0)
+    assert (rmsprop.lr, rmsprop.alpha, rmsprop.eps) == (1e-2, 0.99, 1e-8)
+    assert RMSprop(p, alpha=0.0).alpha == 0.0  # allowed: no memory of past steps
