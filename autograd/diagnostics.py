@@ -80,7 +80,7 @@ def taylor_test(f: Scalar, point: Sequence[np.ndarray], gradient: Sequence[np.nd
     behind = [f([x - e * d for x, d in zip(point, direction, strict=True)]) for e in epsilons]
     remainders = [abs(a - f0 - e * slope) for a, e in zip(ahead, epsilons, strict=True)]
     symmetric = [abs(a - b - 2 * e * slope) for a, b, e in zip(ahead, behind, epsilons, strict=True)]
-    noise = 1e-14 * (abs(f0) + abs(slope) * epsilons[0] + 1e-300)  # some tens of roundings of f's value
+    noise = 1e-14 * (abs(f0) + abs(slope) * epsilons[0])  # tens of roundings of f's largest value, to 1st order
     order, symmetric_order = _order(remainders, _floor(remainders, noise)), _order(symmetric, _floor(symmetric, noise))
     if not np.isfinite(f0):
         verdict = "inconclusive"  # f itself is not finite at the point: there is no slope to hold the gradient to

@@ -570,3 +570,51 @@ def test_the_taylor_test_takes_an_empty_input_quietly_and_refuses_a_gradient_mis
         assert taylor_test(lambda arrays: _quartic([arrays[1]]), [np.zeros(0), x], [np.zeros(0), np.cos(x)]).epsilons
     with pytest.raises(ValueError):  # zip(..., strict=True): one gradient for two inputs
         taylor_test(lambda arrays: _quartic([arrays[1]]), [x, x], [np.cos(x)])
+
+
+def test_at_a_kink_the_one_sided_remainder_alone_reads_the_gradient_wrong():
+    # |x| is even: the symmetric remainder |f(εd) − f(−εd) − 2ε·0| is 0 at every step and cannot tell that 0 is
+    # no gradient of |x| at 0; the one-sided one falls like ε and can
+    result = taylor_test(lambda arrays: float(np.sum(np.abs(arrays[0]))), [np.zeros(3)], [np.zeros(3)])
+    assert (result.order, result.symmetric_order, result.verdict) == (pytest.approx(1.0), None, "wrong")
+
+
+@pytest.mark.parametrize("unit", [1e-12, 1e12])
+@pytest.mark.parametrize("error", [0.0, 1e-2])
+def test_the_taylor_verdict_does_not_depend_on_the_units_of_f(unit, error):
+    x = np.array([0.4, -1.1, 2.0])
+    gradient = np.cos(x) * x**3 + 3 * np.sin(x) * x**2 + error
+    result = taylor_test(lambda arrays: unit * _quartic(arrays), [x], [unit * gradient])
+    assert result.verdict == taylor_test(_quartic, [x], [gradient]).verdict == ("wrong" if error else "right")
+
+
+def test_a_function_at_zero_with_a_large_slope_reads_its_rounding_at_the_size_of_its_values_along_the_steps():
+    # f(0) = 0 but f(εd) ≈ 1e6·ε·Σd: its rounding falls like ε, as a wrong gradient's remainder would, and is
+    # rounding all the same; a right gradient must not read as wrong for it
+    def f(arrays):
+        return float(np.sum(1e6 * arrays[0] + 0.5 * arrays[0] ** 2))
+
+    x = np.zeros(4)
+    assert taylor_test(f, [x], [np.full(4, 1e6)]).verdict == "right"
+    assert taylor_test(f, [x], [np.full(4, 1e6) + 1e-3 * np.eye(4)[1]]).verdict == "wrong"
+
+
+def _falls_like_e2_then_flat_at(height):
+    return lambda e, noise: 0.01 * e * e if 0.01 * e * e > 2 * noise else height * noise if e > 1e-10 else 0.0
+
+
+@pytest.mark.parametrize("remainder,verdict", [
+    (_falls_like_e2_then_flat_at(0.7), "right"), (_falls_like_e2_then_flat_at(1.3), "wrong"),
+    (lambda e, noise: 40 * noise * e / 0.1 if e > 0.1 / 40 else 0.0, "wrong")],
+    ids=["falls-like-e2-then-flat-below-the-noise", "then-flat-above-it", "falls-like-e-above-it"])
+def test_the_noise_is_1e_14_of_the_largest_value_f_takes_along_the_steps_to_first_order(remainder, verdict):
+    # f has the value 1 and the slope 90 along seed 0's direction, and the remainder(ε) given, on both sides of 0
+    # (the symmetric remainder is 0): the noise is 1e-14·(|f(x)| + |∇f·d|·ε₀) = 1e-14·(1 + 90·0.1); the last
+    # five remainders are 0, so no floor is read from them; a remainder at the noise or below it is rounding
+    noise, d = 1e-13, np.random.default_rng(0).standard_normal()
+
+    def f(arrays):
+        e = abs(arrays[0][0] / d)
+        return 1.0 + 90 * arrays[0][0] / d + (remainder(e, noise) if e else 0.0)
+
+    assert taylor_test(f, [np.zeros(1)], [np.array([90 / d])]).verdict == verdict
