@@ -13,7 +13,7 @@ import numpy as np
 
 from autograd import Tensor, add, sigmoid, tanh, transpose
 from lstm.names import CELL, CELL_STATE, GATES, HIDDEN, HIDDEN_STATE, INPUT, STATES, NodeName
-from lstm.parameters import LSTMParameters
+from lstm.parameters import LSTMParameters, as_input
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh}  # the gate table's activations as the engine's primitives
 State = tuple[Tensor, Tensor]
@@ -71,7 +71,7 @@ def as_state(model: LSTMParameters, state: Any, batch: tuple[int, ...], t: int |
         raise ValueError(f"{type(model).__name__}: state must be a pair (h, c), got {type(state).__name__}") from None
     out = []
     for kind, value in zip(STATES, (h, c), strict=True):
-        tensor = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=model.dtype))
+        tensor = as_input(type(model).__name__, f"state {kind.letter}", value, model.dtype)
         if tensor.shape != expected:
             raise ValueError(f"{type(model).__name__}: state {kind.letter} must have shape {expected}, "
                              f"got {tensor.shape}")
@@ -92,7 +92,7 @@ class LSTMCell(LSTMParameters):
     """One step: `cell(x, state)` with x (B, X) or (X,) returns (h_t, c_t)."""
 
     def __call__(self, x: Any, state: State | None = None) -> State:
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
+        x = as_input("LSTMCell", "x", x, self.dtype)
         check_input(self, x, "x", "(B, X) or (X,)", (1, 2))
         if x.name is None:
             x.name = INPUT

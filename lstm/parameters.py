@@ -31,6 +31,14 @@ def checked_sizes(owner: str, input_size: Any, hidden_size: Any, dtype: Any) -> 
     return int(input_size), int(hidden_size), dtype
 
 
+def as_input(owner: str, what: str, value: Any, dtype: np.dtype) -> Tensor:
+    """An input or state given to a model, as a Tensor of the model's dtype (a Tensor is taken as it is): what
+    is not real numbers is refused in the engine's words, naming the model and the argument."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(as_float_array(value, f"{owner}: {what}", dtype).astype(dtype, copy=False))
+
+
 class LSTMParameters:
     """What the cell and the sequence model share: twelve named parameters of one dtype."""
 

@@ -13,7 +13,7 @@ import numpy as np
 from autograd import Tensor, add, stack, tanh, transpose
 from lstm.cell import check_input
 from lstm.names import HIDDEN, HIDDEN_STATE, INPUT, NodeName
-from lstm.parameters import checked_sizes
+from lstm.parameters import as_input, checked_sizes
 
 NAMES = ("W_xh", "W_hh", "b_h")
 
@@ -39,16 +39,15 @@ class RNN:
         return {name: t.data for name, t in self._params.items()}
 
     def __call__(self, xs: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
-        xs = xs if isinstance(xs, Tensor) else Tensor(np.asarray(xs, dtype=self.dtype), name="xs")
+        xs = as_input("RNN", "xs", xs, self.dtype)
         check_input(self, xs, "xs", "(T, B, X) or (T, X)", (2, 3))
         if xs.shape[0] == 0:
             raise ValueError(f"RNN: xs must hold at least one step, got shape {xs.shape}")
         expected = (*xs.shape[1:-1], self.hidden_size)
-        h = Tensor(np.zeros(expected, self.dtype)) if h0 is None else \
-            h0 if isinstance(h0, Tensor) else Tensor(np.asarray(h0, dtype=self.dtype))
+        h = Tensor(np.zeros(expected, self.dtype)) if h0 is None else as_input("RNN", "h0", h0, self.dtype)
         if h.shape != expected:
             raise ValueError(f"RNN: h0 must have shape {expected}, got {h.shape}")
-        h.name = h.name or str(HIDDEN_STATE.before(0))
+        xs.name, h.name = xs.name or "xs", h.name or str(HIDDEN_STATE.before(0))
         return run(self._params, xs, h)
 
 

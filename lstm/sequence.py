@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from autograd import Tensor, stack
 from lstm import fused
 from lstm.cell import State, as_state, check_input, oriented_weights, step
 from lstm.names import INPUT, NodeName
-from lstm.parameters import LSTMParameters
+from lstm.parameters import LSTMParameters, as_input
 
 
 def unroll(params: dict[str, Tensor], xs: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, State]:
@@ -34,7 +32,7 @@ class LSTM(LSTMParameters):
     fused = False
 
     def __call__(self, xs: Any, state: State | None = None) -> tuple[Tensor, State]:
-        xs = xs if isinstance(xs, Tensor) else Tensor(np.asarray(xs, dtype=self.dtype), name="xs")
+        xs = as_input("LSTM", "xs", xs, self.dtype)
         check_input(self, xs, "xs", "(T, B, X) or (T, X)", (2, 3))
         if xs.shape[0] == 0:
             raise ValueError(f"LSTM: xs must hold at least one step, got shape {xs.shape}")

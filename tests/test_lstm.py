@@ -1,5 +1,7 @@
 """The LSTM built from the primitives: PyTorch's numbers, the hand BPTT, shapes, layouts, files and errors."""
 
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from autograd import Tensor, gradcheck
 from lstm import LSTM, NAMES, LSTMCell, hand
 from lstm.cell import oriented_weights, step
 from lstm.names import TORCH_ORDER
+from lstm.rnn import RNN
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("torch_lstm_*.npz"))
 
@@ -264,3 +267,29 @@ def test_hand_backward_takes_numbers_lists_and_integers():
         (2, 4), dtype=np.int32))
     for name, grad in hand.backward(**listed).items():
         np.testing.assert_array_equal(grad, hand.backward(**arguments)[name])
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda: LSTMCell(3, 4)(np.ones((2, 3)) * 1j), "LSTMCell: x: complex data is not supported"),
+    (lambda: LSTMCell(3, 4)("abc"), "LSTMCell: x: expected numeric data"),
+    (lambda: LSTMCell(3, 4)(np.ones((2, 3)), (np.zeros((2, 4)) * 1j, np.zeros((2, 4)))),
+     "LSTMCell: state h: complex data"),
+    (lambda: LSTM(3, 4)(np.ones((5, 2, 3), complex)), "LSTM: xs: complex data is not supported"),
+    (lambda: LSTM(3, 4)(np.ones((5, 2, 3)), (np.zeros((2, 4)), [[1.0], [1.0, 2.0]])),
+     "LSTM: state c: expected numeric data of a regular shape"),
+    (lambda: RNN(3, 4)(np.ones((5, 3)) * 1j), "RNN: xs: complex data"),
+    (lambda: RNN(3, 4)(np.ones((5, 3)), "zeros"), "RNN: h0: expected numeric data"),
+])
+def test_inputs_and_states_that_are_not_real_numbers_are_refused_naming_the_model_and_argument(call, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not cast to their real part with numpy's ComplexWarning
+        with pytest.raises(TypeError, match="^" + re.escape(expected)):
+            call()
+
+
+def test_a_models_input_takes_its_dtype_and_a_tensor_is_taken_as_it_is():
+    assert LSTMCell(3, 4)(np.ones((2, 3), np.float32))[0].dtype == np.float64
+    assert LSTM(3, 4, dtype=np.float32)([[1, 2, 3]])[0].dtype == np.float32
+    xs = Tensor(np.ones((5, 3)), name="mine")
+    RNN(3, 4)(xs)
+    assert xs.name == "mine"
