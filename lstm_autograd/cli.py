@@ -33,6 +33,7 @@ from lstm_autograd.options import (
 )
 from training import plots, reproduce, results
 from training.train import OPTIMIZERS, TASKS, Settings, Trainer, saved_settings, train
+from viz.explorer import page_destination
 from viz.render import FORMATS, destination, prepare_folder
 
 
@@ -117,7 +118,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_explore(args: argparse.Namespace) -> int:
     check_memory(args.input_size, args.hidden_size, args.batch, args.length)
-    check_destination(args.output)  # before the work, not after
+    page_destination(args.output)  # before the work, not after
     explorer = viz.explore_gate(args.gate, input_size=args.input_size, hidden_size=args.hidden_size,
                                 batch=args.batch, length=args.length, seed=args.seed, loss=args.loss,
                                 collapse=args.collapse,

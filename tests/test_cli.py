@@ -60,6 +60,7 @@ NONSENSE = [
     # explore and audit
     (["explore", "-o", "{tmp}/afile/x.html"], "cannot write {tmp}/afile/x.html: {tmp}/afile is not a folder"),
     (["explore", "-o", "{tmp}/adir"], "{tmp}/adir is a folder; expected a file name"),
+    (["explore", "-o", "{tmp}/e.svg"], "the page is HTML; give a file name ending in .html, got {tmp}/e.svg"),
     (["explore", "-o", ""], "argument -o/--output: expected a path, got ''"),
     (["explore", "--bug", "nope", "-o", "{tmp}/x.html"], "argument --bug: no bug named 'nope'"),
     (["explore", "--hidden-size", HUGE, "-o", "{tmp}/x.html"], "--hidden-size 100000 needs about"),

@@ -256,12 +256,15 @@ def test_a_name_that_would_end_the_script_is_written_safely(tmp_path):
     assert json.loads(data.replace("<\\/", "</"))["nodes"][0]["name"] == "</script><b>x"
 
 
-def test_save_writes_the_page_and_refuses_a_folder(tmp_path):
+def test_save_writes_the_page_and_refuses_a_folder_or_a_name_that_is_not_html(tmp_path):
     page = viz.explore_gate("all")
     path = page.save(tmp_path / "page.html")
     assert path.read_text(encoding="utf-8") == page.html()
     with pytest.raises(IsADirectoryError, match="is a folder"):
         page.save(tmp_path)
+    with pytest.raises(ValueError, match="the page is HTML; give a file name ending in .html, got .*page.svg$"):
+        page.save(tmp_path / "page.svg")
+    assert page.save(tmp_path / "PAGE.HTM").exists() and not (tmp_path / "page.svg").exists()
 
 
 def test_in_a_notebook_it_shows_itself_in_a_frame_of_its_own():

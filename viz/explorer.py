@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.files import atomic_write
+from autograd.files import atomic_write, check_destination
 from autograd.graph import walk
 from viz import explorer_layout as lay
 from viz.graph import GRADIENT_SCALE, KINDS, NOT_FINITE, Describe, Kinds, Node, gradient_colour, plain
@@ -80,9 +80,7 @@ class Explorer:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to `path` (whole or not at all)."""
-        path = Path(path)
-        if path.is_dir():
-            raise IsADirectoryError(f"explore: {path} is a folder; give a file name such as {path / 'explorer.html'}")
+        path = page_destination(path)
         with atomic_write(path) as file:
             file.write(self.html().encode("utf-8"))
         return path
@@ -94,6 +92,15 @@ class Explorer:
         title = html.escape(self.data["plain_title"])
         return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" title="{title}" sandbox="allow-scripts" '
                 'style="width: 100%; height: 760px; border: 1px solid #ccc"></iframe>')
+
+
+def page_destination(path: str | os.PathLike) -> Path:
+    """Where a page can go, refused before any work otherwise: a file named .html or .htm (a page is HTML; one
+    named x.svg would open as a broken picture) whose folder exists and takes new files."""
+    path = check_destination(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"explore: the page is HTML; give a file name ending in .html, got {path}")
+    return path
 
 
 class _Maths:
