@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,18 @@ def as_input(owner: str, what: str, value: Any, dtype: np.dtype) -> Tensor:
     if isinstance(value, Tensor):
         return value
     return Tensor(as_float_array(value, f"{owner}: {what}", dtype).astype(dtype, copy=False))
+
+
+def stacked_hidden_size(arrays: dict[str, np.ndarray]) -> tuple[int | str, int | str]:
+    """(H, 4·H) as most of PyTorch's four arrays give them (each has 4·H rows, weight_hh also H columns), so that
+    one misshapen array is named alone rather than making the others look wrong; letters where none tells."""
+    votes = Counter(a.shape[0] // 4 for a in arrays.values() if a.ndim and a.shape[0] and a.shape[0] % 4 == 0)
+    if arrays["weight_hh"].ndim == 2:
+        votes[arrays["weight_hh"].shape[1]] += 1
+    if not votes:
+        return "H", "4·H"
+    hidden_size = votes.most_common(1)[0][0]
+    return hidden_size, 4 * hidden_size
 
 
 class LSTMParameters:
@@ -85,14 +98,13 @@ class LSTMParameters:
         """PyTorch's nn.LSTMCell / nn.LSTM layout: rows stacked i, f, g, o; b_k = bias_ih_k + bias_hh_k.
 
         float32 weights (PyTorch's own) give a float32 model unless `dtype` says otherwise."""
-        weight_ih, weight_hh = np.asarray(weight_ih), np.asarray(weight_hh)
-        bias_ih, bias_hh = np.asarray(bias_ih), np.asarray(bias_hh)
-        if weight_ih.ndim != 2 or weight_ih.shape[0] % 4 or weight_ih.shape[0] == 0:
-            raise ValueError(f"from_stacked: weight_ih must have shape (4·H, X), got {weight_ih.shape}")
-        hidden_size = weight_ih.shape[0] // 4
-        expected = {"weight_hh": (4 * hidden_size, hidden_size), "bias_ih": (4 * hidden_size,),
-                    "bias_hh": (4 * hidden_size,)}
-        check_arrays({"weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}, expected, "from_stacked")
+        given = {name: np.asarray(a) for name, a in
+                 (("weight_ih", weight_ih), ("weight_hh", weight_hh), ("bias_ih", bias_ih), ("bias_hh", bias_hh))}
+        weight_ih, weight_hh, bias_ih, bias_hh = given.values()
+        hidden_size, rows = stacked_hidden_size(given)
+        columns = weight_ih.shape[1] if weight_ih.ndim == 2 else "X"
+        check_arrays(given, {"weight_ih": (rows, columns), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
+                             "bias_hh": (rows,)}, "from_stacked")
         rows = stacked(TORCH_ORDER, hidden_size)
         arrays = {}
         for gate in GATES:

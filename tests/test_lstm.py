@@ -150,8 +150,13 @@ def test_stacked_layout_round_trip_and_bias_sum():
 
 
 def test_from_stacked_names_wrong_shapes():
-    with pytest.raises(ValueError, match=r"weight_ih must have shape \(4·H, X\), got \(7, 3\)"):
+    with pytest.raises(ValueError, match=r"^from_stacked: weight_ih has shape \(7, 3\), expected \(8, 3\)$"):
         LSTMCell.from_stacked(np.ones((7, 3)), np.ones((8, 2)), np.ones(8), np.ones(8))
+    with pytest.raises(ValueError, match=r"^from_stacked: weight_ih has shape \(12, 3\), expected \(16, 3\)$"):
+        LSTM.from_stacked(np.ones((12, 3)), np.ones((16, 4)), np.ones(16), np.ones(16))  # the others are not blamed
+    with pytest.raises(ValueError, match=r"weight_ih has shape \(5,\), expected \(4·H, X\); weight_hh has shape "
+                                         r"\(\), expected \(4·H, H\)"):
+        LSTM.from_stacked(np.ones(5), np.ones(()), np.ones(3), np.ones(7))
     with pytest.raises(ValueError, match=r"weight_hh has shape \(8, 3\), expected \(8, 2\); bias_hh has shape"):
         LSTM.from_stacked(np.ones((8, 3)), np.ones((8, 3)), np.ones(8), np.ones(7))
 
