@@ -102,27 +102,34 @@ def call(hand: Hand, role: str, fn: Callable[..., Any], *args: Any, hint: str = 
         raise HandError(f"{hand.source}: {role} raised {type(error).__name__}: {error}{where}{hint}") from None
 
 
-def _array(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
+def _array(value: Any, what: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise HandError(f"{what} must be an array of shape {shape}, got {type(value).__name__}") from None
     if array.shape != shape:
         raise HandError(f"{what} has shape {array.shape}, expected {shape}")
+    given = np.asarray(value).dtype
+    if given.kind == "f" and given.itemsize < dtype.itemsize:  # its rounding alone would fail every row
+        raise HandError(f"{what} is {given}, but the problem is {dtype}: return {dtype} arrays, or check in "
+                        f"{given} (--dtype {given})")
     return array
 
 
-def gradients(hand: Hand, role: str, given: Any, expected: dict[str, tuple[int, ...]], length: int) -> Arrays:
-    """The dict a backward returned, checked: every expected key with its shape, and any other key a step's
-    NodeName (a gradient at an intermediate), kept for the engine to place."""
+def gradients(hand: Hand, role: str, given: Any, expected: dict[str, tuple[int, ...]], problem: Problem) -> Arrays:
+    """The dict a backward returned, checked: every expected key with its shape, in the problem's precision, and
+    any other key a step's NodeName (a gradient at an intermediate), kept for the engine to place."""
+    length, dtype = problem.length, problem.xs.dtype
     if not isinstance(given, dict):
         raise HandError(f"{hand.source}: {role} must return a dict with the keys {', '.join(expected)}; "
                         f"got {type(given).__name__}")
     missing = [name for name in expected if name not in given]
     if missing:
+        strays = [repr(key) for key in given if key not in expected and NodeName.parse(str(key)).step is None]
+        instead = f"; it returned {', '.join(strays)} instead" if strays else ""
         raise HandError(f"{hand.source}: {role} returned no gradient for {', '.join(missing)} (expected the keys "
-                        f"{', '.join(expected)})")
-    out = {name: _array(given[name], f"{hand.source}: {role}'s gradient for {name}", shape)
+                        f"{', '.join(expected)}){instead}")
+    out = {name: _array(given[name], f"{hand.source}: {role}'s gradient for {name}", shape, dtype)
            for name, shape in expected.items()}
     for key, value in given.items():
         if key in expected:
@@ -220,7 +227,7 @@ class Own(Layout):
     def backward(self, hand: Hand, problem: Problem) -> Arrays:
         given = call(hand, "backward", hand.backward, dict(problem.params), problem.xs, problem.h0, problem.c0,
                      problem.dhs, problem.dh_T, problem.dc_T)
-        return gradients(hand, "backward", given, self.shapes(problem), problem.length)
+        return gradients(hand, "backward", given, self.shapes(problem), problem)
 
 
 TORCH = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -266,7 +273,7 @@ class PyTorch(Layout):
         arrays = self.arrays(problem)
         given = call(hand, "backward", hand.backward, *(arrays[name] for name in self.inputs), problem.dhs,
                      problem.dh_T, problem.dc_T)
-        return gradients(hand, "backward", given, self.shapes(problem), problem.length)
+        return gradients(hand, "backward", given, self.shapes(problem), problem)
 
 
 class CS231n(Layout):
@@ -321,7 +328,7 @@ class CS231n(Layout):
             got = f"{len(given)} values" if isinstance(given, Sequence) else type(given).__name__
             raise HandError(f"{hand.source}: lstm_backward must return ({', '.join(self.returns)}); got {got}")
         expected = dict(zip(self.returns, self.shapes(problem).values(), strict=True))
-        named = gradients(hand, "lstm_backward", dict(zip(self.returns, given, strict=True)), expected, problem.length)
+        named = gradients(hand, "lstm_backward", dict(zip(self.returns, given, strict=True)), expected, problem)
         return {name: named[d] for name, d in zip(self.inputs, self.returns, strict=True)}
 
 

@@ -191,6 +191,11 @@ def test_user_code_that_fails_is_named_in_one_line(tmp_path, capsys):
     ("grads['dW'] = 0", r"returned 'dW', which is neither one of W_xi"),
     ("grads['t1/forget gate/nope'] = grads['h0']", "hand returned gradients for t1/forget gate/nope, which name"),
     ("grads = list(grads.values())", "backward must return a dict with the keys W_xi"),
+    ("grads['W_Xi'] = grads.pop('W_xi')", r"returned no gradient for W_xi \(expected the keys W_xi, .*, c0\); "
+                                          r"it returned 'W_Xi' instead$"),
+    ("grads = {name: g.astype('float32') for name, g in grads.items()}",
+     r"backward's gradient for W_xi is float32, but the problem is float64: return float64 arrays, or check in "
+     r"float32 \(--dtype float32\)$"),
 ])
 def test_what_a_backward_returns_is_checked(returned, message):
     def backward(*args):
