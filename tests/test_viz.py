@@ -4,6 +4,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
+import graphviz
 import numpy as np
 import pytest
 
@@ -367,6 +368,13 @@ def test_write_refuses_a_format_its_extension_contradicts(tmp_path, path, fmt, m
     with pytest.raises(ValueError, match=message):
         viz.write(viz.render_gate("input"), tmp_path / path, fmt)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_takes_any_graphviz_graph_and_refuses_anything_else_by_name(tmp_path):
+    assert viz.write(graphviz.Graph(body=["a -- b"]), tmp_path / "g.dot").read_text().startswith("graph {")
+    with pytest.raises(TypeError, match=r"^write: expected a graph \(viz.draw's, or any graphviz graph\), got str$"):
+        viz.write("digraph { a -> b }", tmp_path / "s.svg")
+    assert list(tmp_path.iterdir()) == [tmp_path / "g.dot"]
 
 
 def test_render_all_creates_one_folder_but_not_its_parents(tmp_path):

@@ -159,6 +159,8 @@ def prepare_folder(folder: str | os.PathLike) -> Path:
 def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str | None = None) -> Path:
     """Write the graph to `path` in `fmt` (by default the one its extension names), through a temporary file and a
     rename, so no half file is left."""
+    if not isinstance(graph, graphviz.Digraph | graphviz.Graph):
+        raise TypeError(f"write: expected a graph (viz.draw's, or any graphviz graph), got {type(graph).__name__}")
     path, fmt = destination(path, fmt)
     data = graph.source.encode() if fmt == "dot" else layout(graph, fmt)
     with atomic_write(path) as file:
