@@ -54,6 +54,7 @@ def gradcheck(
     Raises AssertionError naming the input, the worst element's index, both values and the tolerance, followed
     by the diagnosis: the relative error's band, the Taylor remainder test and a sweep of step sizes.
     """
+    _require_a_list(inputs, "gradcheck")
     single = any(isinstance(x, Tensor) and x.dtype == np.float32 for x in inputs)
     inputs64 = [
         Tensor(x.data.astype(np.float64), requires_grad=x.requires_grad, name=x.name) if isinstance(x, Tensor) else x
@@ -215,6 +216,7 @@ def check_gradients(
     (`.named("h")`); those locate the first place, walking back from the output, where the hand gradient goes
     wrong. Everything runs in float64.
     """
+    _require_a_list(inputs, "check_gradients")
     if not inputs:
         raise ValueError("check_gradients: got no inputs; expected at least one array or Tensor to differentiate by")
     names = [x.name if isinstance(x, Tensor) and x.name else f"input {k}" for k, x in enumerate(inputs)]
@@ -279,16 +281,27 @@ def _nearest_consumers(tensor: Tensor, out: Tensor, named: set[Tensor]) -> list[
     return found
 
 
+def _require_a_list(inputs: Any, who: str) -> None:
+    """fn's arguments come as a list: one Tensor or array on its own would be taken apart row by row."""
+    if isinstance(inputs, Tensor | np.ndarray):
+        raise TypeError(f"{who}: inputs must be a list of fn's arguments, got a {type(inputs).__name__}; "
+                        "pass [x] for one")
+
+
 def _hand_gradients(hand: Callable[..., Any], point: list[np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
     given = hand(*[a.copy() for a in point])
-    if not isinstance(given, dict):
-        given = list(given)
+    if isinstance(given, list | tuple):
         if len(given) != len(names):
             raise ValueError(f"check_gradients: hand returned {len(given)} gradients for {len(names)} inputs")
         given = dict(zip(names, given, strict=True))
+    elif not isinstance(given, dict):  # an array alone would count as one gradient per row
+        raise TypeError(f"check_gradients: hand must return a list of {len(names)} arrays, one per input, or a "
+                        f"dict by input name; got {type(given).__name__}")
     missing = [n for n in names if n not in given]
     if missing:
-        raise ValueError(f"check_gradients: hand returned no gradient for {', '.join(missing)}")
+        others = [repr(key) for key in given if key not in names]
+        instead = f" (it returned {', '.join(others)})" if others else ""
+        raise ValueError(f"check_gradients: hand returned no gradient for {', '.join(missing)}{instead}")
     out = {}
     for name, g in given.items():
         out[name] = np.asarray(as_float_array(g, f"check_gradients: hand's gradient for {name}"), np.float64)

@@ -199,8 +199,8 @@ class Tensor:
         if grad is None:
             if self.data.size != 1:
                 raise ValueError(
-                    f"backward: grad may be omitted only for a one-element tensor; {self._label()} has shape "
-                    f"{self.shape}, so pass a grad of that shape"
+                    f"backward: grad may be omitted only for a one-element tensor; {self._label()} has "
+                    f"{self.data.size} elements, so pass a grad of shape {self.shape}"
                 )
             seed = np.ones_like(self.data)
         else:

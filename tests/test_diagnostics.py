@@ -307,6 +307,22 @@ def test_hand_may_return_a_list_and_inputs_may_be_arrays_or_lists_in_any_float_d
     assert [row.name for row in report.inputs] == ["input 0", "input 1"] and seen[0] == ["input 0", "input 1"]
     with pytest.raises(ValueError, match="check_gradients: hand returned 1 gradients for 2 inputs"):
         check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: [np.tanh(a)])
+    for returned in (np.tanh(a32), None):  # an array alone is not one gradient per row
+        with pytest.raises(TypeError, match="^check_gradients: hand must return a list of 2 arrays, one per input, "
+                                            f"or a dict by input name; got {type(returned).__name__}$"):
+            check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b, returned=returned: returned)
+    with pytest.raises(ValueError, match=r"^check_gradients: hand returned no gradient for input 1 \(it returned "
+                                         r"'input 2'\)$"):
+        check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: {"input 0": b, "input 2": a})
+
+
+def test_one_tensor_given_as_the_inputs_is_refused_rather_than_taken_apart_by_rows():
+    x = Tensor(np.ones((3, 2)), requires_grad=True)
+    expected = r"inputs must be a list of fn's arguments, got a Tensor; pass \[x\] for one$"
+    with pytest.raises(TypeError, match="^gradcheck: " + expected):
+        gradcheck(lambda x: x.sum(), x)
+    with pytest.raises(TypeError, match="^check_gradients: " + expected):
+        check_gradients(lambda x: x.sum(), x, lambda x: [np.ones((3, 2))])
 
 
 def test_an_input_the_output_does_not_use_has_a_zero_gradient_and_an_empty_input_a_row():

@@ -367,5 +367,5 @@ def test_an_upstream_gradient_takes_the_tensors_dtype_and_a_bad_one_is_named():
     np.testing.assert_array_equal(grads[0], grads[1])
     np.testing.assert_array_equal(grads[2], grads[1])
     with pytest.raises(ValueError, match=r"^backward: grad may be omitted only for a one-element tensor; the tensor "
-                                         r"of shape \(3,\) has shape"):
+                                         r"of shape \(3,\) has 3 elements, so pass a grad of shape \(3,\)$"):
         (Tensor(np.ones(3), requires_grad=True) * 2.0).backward()
