@@ -176,7 +176,8 @@ def test_shape_mismatch_names_the_op_and_both_shapes(make, message):
 
 def test_backward_errors_say_what_was_expected():
     x = Tensor(np.ones(3), requires_grad=True, name="h_t")
-    with pytest.raises(ValueError, match=r"one-element tensor; tensor 'h_t' has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"one-element tensor; tensor 'h_t' has 3 elements, so pass a grad of "
+                                         r"shape \(3,\)$"):
         x.backward()
     with pytest.raises(ValueError, match=r"grad has shape \(2,\), expected \(3,\)"):
         x.backward(np.ones(2))
