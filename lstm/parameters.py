@@ -101,10 +101,10 @@ class LSTMParameters:
         given = {name: np.asarray(a) for name, a in
                  (("weight_ih", weight_ih), ("weight_hh", weight_hh), ("bias_ih", bias_ih), ("bias_hh", bias_hh))}
         weight_ih, weight_hh, bias_ih, bias_hh = given.values()
-        hidden_size, rows = stacked_hidden_size(given)
+        hidden_size, four_h = stacked_hidden_size(given)
         columns = weight_ih.shape[1] if weight_ih.ndim == 2 else "X"
-        check_arrays(given, {"weight_ih": (rows, columns), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
-                             "bias_hh": (rows,)}, "from_stacked")
+        check_arrays(given, {"weight_ih": (four_h, columns), "weight_hh": (four_h, hidden_size),
+                             "bias_ih": (four_h,), "bias_hh": (four_h,)}, "from_stacked")
         rows = stacked(TORCH_ORDER, hidden_size)
         arrays = {}
         for gate in GATES:
