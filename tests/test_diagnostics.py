@@ -312,8 +312,10 @@ def test_hand_may_return_a_list_and_inputs_may_be_arrays_or_lists_in_any_float_d
                                             f"or a dict by input name; got {type(returned).__name__}$"):
             check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b, returned=returned: returned)
     with pytest.raises(ValueError, match=r"^check_gradients: hand returned no gradient for input 1 \(it returned "
-                                         r"'input 2'\)$"):
-        check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: {"input 0": b, "input 2": a})
+                                         r"'input 2', 'b'\)$"):
+        check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: {"input 0": b, "input 2": a, "b": b})
+    with pytest.raises(ValueError, match=r"^check_gradients: hand returned no gradient for input 1$"):
+        check_gradients(fn, [a32, [1.5, 2.0]], lambda a, b: {"input 0": b})
 
 
 def test_one_tensor_given_as_the_inputs_is_refused_rather_than_taken_apart_by_rows():
