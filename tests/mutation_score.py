@@ -460,7 +460,7 @@ def run(only: list[str]) -> None:
     if measured is None or measured["fingerprint"] != fingerprint():
         measured = measure_coverage()
     results, selection, todo = load_results(), Selection(measured), all_mutants(only)
-    unrun = read_as_equivalent(all_mutants(), declared_equivalent())
+    unrun = read_as_equivalent(todo, declared_equivalent())  # a description names its file: whole modules suffice
     for n, mutant in enumerate(todo, 1):
         # explained as equivalent: running it would only spend its tests' whole time confirming what reading showed
         if results.get(mutant.key, {}).get("verdict") == "killed" or mutant.describe() in unrun:
