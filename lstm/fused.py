@@ -17,7 +17,8 @@ from lstm.names import GATES
 
 def _sigmoid_(z: np.ndarray) -> np.ndarray:
     """σ in place with a single exp, the costly part here (numpy's float64 exp and tanh are not vectorised on
-    every CPU). exp(−z) overflows to inf for z < −709, and 1/(1 + inf) is exactly 0: the caller silences it."""
+    every CPU). exp(−z) overflows to inf for z < −709, and 1/(1 + inf) is exactly 0: the caller silences it.
+    `z` must be contiguous: numpy 2.4's in-place negative of a strided float32 view is wrong (docs/numpy-bug.md)."""
     np.negative(z, out=z)
     np.exp(z, out=z)
     z += 1
@@ -25,12 +26,20 @@ def _sigmoid_(z: np.ndarray) -> np.ndarray:
 
 
 def _tanh_(z: np.ndarray) -> np.ndarray:
-    """tanh(z) = 2σ(2z) − 1 in place: one exp instead of numpy's slower tanh, within 4e-16 of it."""
+    """tanh(z) = 2σ(2z) − 1 in place on a contiguous array: one exp instead of numpy's slower tanh."""
     z *= 2
     _sigmoid_(z)
     z *= 2
     z -= 1
     return z
+
+
+def _doubled_g(W: np.ndarray, H: int) -> np.ndarray:
+    """A contiguous copy of the stacked rows with g's block times 2, so that one σ over all four gates gives
+    σ(2p_g), from which tanh(p_g) = 2σ(2p_g) − 1 (exact: doubling only moves the exponent)."""
+    W = np.array(W, order="C")
+    W[3 * H:] *= 2  # a block of whole rows of a C-ordered array: contiguous
+    return W
 
 
 def forward(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, W_x: np.ndarray, W_h: np.ndarray,
@@ -39,23 +48,28 @@ def forward(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, W_x: np.ndarray, W_h
     then every c_t (each block contiguous, so backward's weight gradients read them without a copy).
 
     Saves the gate activations (T, B, 4H) and tanh(c_t) (T, B, H): what backward reads besides the output.
+    Every in-place ufunc here writes a contiguous array.
     """
     T, B, _ = xs.shape
     H = h0.shape[-1]
+    W_x, W_h, b = (_doubled_g(W, H) for W in (W_x, W_h, b))
     z = (xs.reshape(T * B, -1) @ W_x.T).reshape(T, B, 4 * H)  # the input projections of every step at once
     z += b
     out = np.empty((2, T, B, H), dtype=z.dtype)
     tanh_c = np.empty((T, B, H), dtype=z.dtype)
     recurrent = np.empty((B, 4 * H), dtype=z.dtype)
+    g = np.empty((B, H), dtype=z.dtype)
     W_hT = W_h.T
     h, c = h0, c0
     with np.errstate(over="ignore", under="ignore"):
         for t in range(T):
-            a = z[t]  # becomes the gate activations
+            a = z[t]  # (B, 4H), contiguous: becomes the gate activations
             a += np.matmul(h, W_hT, out=recurrent)
-            _sigmoid_(a[:, : 3 * H])
-            _tanh_(a[:, 3 * H:])
-            i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            _sigmoid_(a)
+            np.multiply(a[:, 3 * H:], 2, out=g)
+            g -= 1
+            a[:, 3 * H:] = g
+            i, f, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H]
             c_new, h = out[1, t], out[0, t]
             np.multiply(f, c, out=c_new)
             c_new += i * g
@@ -107,6 +121,8 @@ lstm_sequence = Primitive(
     tuple(Partial(f"BPTT: ∇{name} (lstm/hand.py, fused)") for name in ("xs", "h_0", "c_0", "W_x", "W_h", "b")),
     joint=_joint,
     saves=True,
+    # as many as the per-gate graph of the same sequence: per step four gates' two matmuls, then about 16 more
+    roundings=lambda ans, xs, h0, c0, *weights, **params: xs.shape[0] * (4 * (xs.shape[-1] + h0.shape[-1]) + 16),
 )
 
 
