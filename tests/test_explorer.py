@@ -1,10 +1,13 @@
 """The explorer's data: the engine's order, values, gradients and partials, the checks and the bug marks; the
 page's size; its command; the package that ships its script. (tests/test_explorer_page.py runs the page.)"""
 
+import base64
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -237,12 +240,13 @@ def test_the_page_stays_within_its_size_budget(length, batch):
 
 
 def test_the_page_holds_everything_and_loads_nothing():
-    """Nothing that fetches: no src or href, no CSS url() but the page's own arrow, no import or fetch (the browser
-    test also watches every request the page makes)."""
+    """Nothing that fetches: no src or href, no CSS url() but the page's own arrow and math font, no import or fetch
+    (the browser test also watches every request the page makes)."""
     page = viz.explore_gate("input", length=2).html()
     assert page.count("<script") == 2
     assert not re.search(r"\b(src|href)\s*=|@import|\bimport\(|\bfetch\(|XMLHttpRequest", page)
-    assert set(re.findall(r"url\(([^)]*)\)", page)) == {"#arrow"}
+    font = base64.b64encode((explorer.ASSETS / "math.woff2").read_bytes()).decode()
+    assert set(re.findall(r"url\(([^)]*)\)", page)) == {"#arrow", f"data:font/woff2;base64,{font}"}
     data = json.loads(page.split('id="explorer-data">')[1].split("</script>")[0].replace("<\\/", "</"))
     assert data["nodes"] and "</script" not in page.split('id="explorer-data">')[1].split("</script>")[0]
 
@@ -318,21 +322,23 @@ def test_the_explore_command_refuses_a_folder(tmp_path, capsys):
 
 
 def test_the_installed_package_ships_the_page(tmp_path):
-    """A wheel built from the tree (a non-editable install) holds the page's template, script and style."""
+    """A wheel built from the sources pyproject.toml names (a non-editable install) holds every file of the page
+    (template, script, style, math font and its licence), and so does the package imported here. No git: the
+    suite runs from a clone, an unpacked source archive or an installed wheel alike."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     source = tmp_path / "src"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            (source / name).write_bytes((ROOT / name).read_bytes())
+    for package in config["tool"]["setuptools"]["packages"]:
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", config["project"]["readme"]):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                     str(tmp_path / "dist"), str(source)], check=True, capture_output=True)
     wheel = next((tmp_path / "dist").glob("*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
-    for asset in ("explorer.html", "explorer.js", "explorer.css"):
-        assert f"viz/explorer/{asset}" in names
-    assert explorer.ASSETS == Path(viz.__file__).parent / "explorer"
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assets = {path.name for path in (ROOT / "viz" / "explorer").iterdir() if path.is_file()}
+    assert {"explorer.html", "explorer.js", "explorer.css", "math.woff2", "math-OFL.txt"} <= assets
+    assert {f"viz/explorer/{asset}" for asset in assets} <= names
+    assert all((explorer.ASSETS / asset).is_file() for asset in assets)
 
 
 def test_the_demo_writes_the_explorer_too(tmp_path, capsys):

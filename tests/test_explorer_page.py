@@ -224,15 +224,36 @@ def test_keys_step_play_and_pause(page, tmp_path):
 
 def test_names_are_typeset_with_real_subscripts(page, tmp_path):
     show(page, viz.explore_gate("all"), tmp_path)
-    boxes = page.evaluate("""[...document.querySelectorAll('.node .sym msub')].slice(0, 6).map(m => {
-        const [base, script] = [...m.children].map(c => c.getBoundingClientRect());
-        return [base.height, base.bottom, script.height, script.bottom];
+    # sizes are the heights of the letters' lines, not of their ink (a t rises above an x); under a base without
+    # a descender, whose ink ends on the baseline, the script's ink hangs a tenth of an em or more below it
+    boxes = page.evaluate("""[...document.querySelectorAll('.node .sym msub')]
+        .filter(m => !/[gjpqy]/.test(m.firstElementChild.textContent)).slice(0, 6).map(m => {
+        const line = (e) => { const r = document.createRange(); r.selectNodeContents(e);
+                              return r.getBoundingClientRect().height; };
+        const [base, script] = m.children;
+        return [line(base), line(script), base.getBoundingClientRect().bottom, script.getBoundingClientRect().bottom,
+                parseFloat(getComputedStyle(base).fontSize)];
     })""")
     assert boxes
-    for base_height, base_bottom, script_height, script_bottom in boxes:
-        assert script_height < base_height and script_bottom > base_bottom - 0.5
+    for base_line, script_line, base_bottom, script_bottom, em in boxes:
+        assert script_line < base_line and script_bottom - base_bottom > 0.1 * em
     formulas = page.locator(".edge-label").all_text_contents()
     assert any("h" in f and "t−1" in f for f in formulas)  # ∇_{W_h…} v = h_{t−1}ᵀ, set as math
+
+
+def test_every_formula_is_drawn_in_the_math_font_the_page_carries(page, tmp_path):
+    """No glyph of the names, formulas and ledgers comes from the machine's own fonts: the math typesets alike
+    wherever the page opens."""
+    show(page, PAGES["bug"](), tmp_path)
+    page.locator("#first-wrong").click()  # its ledger: the check, its measures and the audited partials
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    tokens = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "math mi, math mn, math mo"})["nodeIds"]
+    fonts = {(font["familyName"], font["isCustomFont"]) for token in tokens
+             for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": token})["fonts"]}
+    assert len(tokens) > 100 and fonts == {("Explorer Math", True)}
 
 
 @pytest.mark.parametrize("sizes", [dict(batch=2, input_size=5, hidden_size=4),

@@ -3,13 +3,14 @@
 `explore(*roots)` reads a graph after `backward(retain_grads=True)`: every tensor's value and gradient (the
 engine's), the order of the engine's own reverse pass (`autograd.graph.walk` reversed, the very function
 `backward_pass` walks), and along every edge the local partial its primitive declares: the formula, and the
-numbers of the same declaration's vjp applied to the gradient that arrived. The page (the script and style in
-viz/explorer/, written into the file) steps through the forward pass, then the backward pass; nothing in it
-loads from a network.
+numbers of the same declaration's vjp applied to the gradient that arrived. The page (the script, style and
+math font in viz/explorer/, written into the file) steps through the forward pass, then the backward pass;
+nothing in it loads from a network.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
@@ -68,15 +69,17 @@ class Explorer:
                 f"{len(self.data['backward'])} backward steps; .save('page.html') to open it in a browser>")
 
     def html(self) -> str:
-        """The page: one HTML file holding its script, its style and the graph's data."""
+        """The page: one HTML file holding its script, its style, its math font and the graph's data."""
         pieces = {"STYLE": (ASSETS / "explorer.css").read_text(encoding="utf-8"),
+                  # the math font travels inside the page, so its formulas typeset alike on every machine
+                  "FONT": base64.b64encode((ASSETS / "math.woff2").read_bytes()).decode("ascii"),
                   "SCRIPT": (ASSETS / "explorer.js").read_text(encoding="utf-8"),
                   "TITLE": html.escape(self.data["plain_title"]),
                   # "</" inside a script element would end it: written "<\/", which JSON reads as "</"
                   "DATA": json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
                   .replace("</", "<\\/")}
         template = (ASSETS / "explorer.html").read_text(encoding="utf-8")
-        return re.sub(r"<!--(STYLE|SCRIPT|TITLE|DATA)-->", lambda m: pieces[m.group(1)], template)
+        return re.sub(r"<!--(FONT|STYLE|SCRIPT|TITLE|DATA)-->", lambda m: pieces[m.group(1)], template)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to `path` (whole or not at all)."""
