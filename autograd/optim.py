@@ -7,14 +7,46 @@ in place from `.grad`; their state saves and loads as named arrays, for checkpoi
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from numbers import Real
+from typing import Any
 
 import numpy as np
 
 from autograd.tensor import Tensor
 
 Parameters = dict[str, Tensor] | Iterable[Tensor]
+Rule = tuple[Callable[[float], bool], str]  # the test a finite number must pass, and what a message calls it
+
+# each setting's one rule, which training's Settings.check applies too, so the API and the command line say the same
+RULES: dict[str, Rule] = {
+    "lr": (lambda x: x > 0, "a positive finite number"),
+    "momentum": (lambda x: 0 <= x < 1, "a number in [0, 1)"),  # 1 would never forget a gradient
+    "alpha": (lambda x: 0 <= x < 1, "a number in [0, 1)"),  # 1 keeps v at zero: every step divides by ε alone
+    "beta": (lambda x: 0 <= x < 1, "a number in [0, 1)"),  # 1 makes Adam's bias correction divide by zero
+    "dampening": (lambda x: 0 <= x <= 1, "a number in [0, 1]"),
+    "eps": (lambda x: x >= 0, "a finite number ≥ 0"),
+    "weight_decay": (lambda x: x >= 0, "a finite number ≥ 0"),
+}
+
+
+def check_setting(who: str, key: str, value: Any, rule: Rule) -> None:
+    """Refuse a value that is not a real finite number passing `rule`, in one line naming `who` and `key`."""
+    valid, expected = rule
+    if not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value) or not valid(value):
+        raise ValueError(f"{who}: {key} must be {expected}, got {value!r}")
+
+
+def not_finite(arrays: dict[str, np.ndarray]) -> str | None:
+    """Which of `arrays` hold NaN or ±∞, in words ("w is not finite (2 of its 9 values)"), or None: none do."""
+    bad = [(name, a) for name, a in arrays.items() if not np.isfinite(a).all()]
+    if not bad:
+        return None
+    (name, a), more = bad[0], len(bad) - 1
+    also = f"; so {'is 1 more array' if more == 1 else f'are {more} more arrays'}" if more else ""
+    return f"{name} is not finite ({np.size(a) - np.isfinite(a).sum()} of its {np.size(a)} values){also}"
 
 
 def _named(params: Parameters) -> dict[str, Tensor]:
@@ -50,9 +82,9 @@ def clip_grad_value(params: Parameters, clip_value: float) -> None:
 class Optimizer(ABC):
     """What SGD, Adam and RMSprop share: named parameters, zero_grad, and state as named arrays."""
 
-    def __init__(self, params: Parameters, lr: float) -> None:
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+    def __init__(self, params: Parameters, lr: float, **settings: float) -> None:
+        for key, value in {"lr": lr, **settings}.items():
+            check_setting(type(self).__name__, key, value, RULES[key])
         self.params = _named(params)
         self.lr = lr
         self.steps = 0
@@ -75,8 +107,8 @@ class Optimizer(ABC):
         that is missing, or of the wrong shape or type."""
         who = type(self).__name__
         for key, valid, expected in (("steps", lambda a: a.dtype.kind in "iu" and a >= 0, "a non-negative integer"),
-                                     ("lr", lambda a: a.dtype.kind in "iuf" and np.isfinite(a) and a > 0,
-                                      "a positive finite number")):
+                                     ("lr", lambda a: a.dtype.kind in "iuf" and np.isfinite(a) and RULES["lr"][0](a),
+                                      RULES["lr"][1])):
             if key not in state:
                 raise ValueError(f"{who}: the state has no {key}")
             array = np.asarray(state[key])
@@ -92,6 +124,9 @@ class Optimizer(ABC):
             if np.shape(array) != self.params[name].shape or np.asarray(array).dtype.kind not in "iuf":
                 raise ValueError(f"{who}: state {key} has {np.asarray(array).dtype} data of shape {np.shape(array)}, "
                                  f"expected real numbers of shape {self.params[name].shape}")
+            broken = not_finite({key: array})
+            if broken:  # a diverged run's: every step from it would be NaN
+                raise ValueError(f"{who}: state {broken}")
             buffers.setdefault(kind, {})[name] = np.array(array, dtype=self.params[name].dtype)
         self.buffers = buffers
         self.steps = int(state["steps"])
@@ -117,7 +152,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Parameters, lr: float = 1e-2, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(params, lr)
+        super().__init__(params, lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening 0")
         self.momentum, self.dampening, self.weight_decay, self.nesterov = momentum, dampening, weight_decay, nesterov
@@ -144,8 +179,12 @@ class Adam(Optimizer):
 
     def __init__(self, params: Parameters, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
-        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        super().__init__(params, lr, eps=eps, weight_decay=weight_decay)
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, beta in enumerate(betas):
+            check_setting("Adam", f"betas[{i}]", beta, RULES["beta"])
+        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 
     def state_kinds(self) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq")
@@ -170,14 +209,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Parameters, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
-        super().__init__(params, lr)
-        # alpha = 1 would keep v at zero forever, so every step would divide by ε alone
-        for label, value, ok, expected in (("alpha", alpha, 0 <= alpha < 1, "in [0, 1)"),
-                                           ("eps", eps, eps >= 0, "≥ 0"),
-                                           ("momentum", momentum, momentum >= 0, "≥ 0"),
-                                           ("weight_decay", weight_decay, weight_decay >= 0, "≥ 0")):
-            if not ok:
-                raise ValueError(f"RMSprop: {label} must be {expected}, got {value}")
+        super().__init__(params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
         self.momentum, self.centered = momentum, centered
 

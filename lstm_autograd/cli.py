@@ -32,7 +32,7 @@ from lstm_autograd.options import (
     positive_int,
 )
 from training import plots, reproduce, results
-from training.train import OPTIMIZERS, TASKS, Settings, Trainer, saved_settings, train
+from training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, saved_settings, train
 from viz.explorer import page_destination
 from viz.render import FORMATS, destination, prepare_folder
 
@@ -404,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left (`| head`) with what it wanted: nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
         return 128 + 13  # as a program killed by SIGPIPE, like the shell's own tools
+    except Diverged as error:  # a run that went to NaN: its own status, so that scripts can tell it from a mistake
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 3
     except (ValueError, OSError, RuntimeError) as error:
         print(f"{prog}: error: {_message(error, args.command)}", file=sys.stderr)
     except KeyboardInterrupt as error:  # training's says the step reached and what its checkpoint holds

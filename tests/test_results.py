@@ -1,9 +1,11 @@
 """docs/results.md from run records: tables, figures and pending runs, from a tiny queue run for real."""
 
+import numpy as np
 import pytest
 
 from lstm_autograd.cli import main
 from training import reproduce, results
+from training.train import Settings, train
 
 TINY = ("--hidden-size", "3", "--batch", "2", "--steps", "4", "--evaluate-every", "2", "--dtype", "float32")
 
@@ -44,3 +46,17 @@ def test_a_page_without_records_says_so(tiny_queue, tmp_path):
     assert "No run has a record yet." in page and "(0 of 3 runs done; the rest pending)" in page
     assert "0 of 0" not in page and "| ours: LSTM, forget-gate bias 5 | — |" in page  # no count of nothing
     assert not (tmp_path / "docs" / "results").exists() and "](results/" not in page  # no empty figures
+
+
+def test_a_checkpoint_holding_nan_is_refused_for_the_gradient_figure(tiny_queue, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    checkpoint = runs / "adding-100-lstm-0.npz"
+    result = train(Settings(length=6, hidden_size=3, batch=2, steps=2), checkpoint=str(checkpoint), quiet=True)
+    reproduce.write_record(runs / "adding-100-lstm-0.json", result, ["lstm-autograd", "train"])
+    with np.load(checkpoint) as file:
+        arrays = {name: file[name] for name in file.files}
+    arrays["lstm/W_xi"][0, 0] = np.nan
+    np.savez(checkpoint, **arrays)
+    with pytest.raises(ValueError, match=rf"^{checkpoint}: lstm/W_xi is not finite \(1 of its 6 values\)$"):
+        results.Page(runs, tmp_path / "docs").trained("adding-100-lstm-0")

@@ -127,10 +127,10 @@ def test_rmsprop_state_saves_and_restores_like_adams():
     np.testing.assert_array_equal(resumed.data, straight.data)
 
 
-@pytest.mark.parametrize("option, value, message", [("alpha", 1.0, "alpha must be in \\[0, 1\\), got 1.0"),
-                                                     ("eps", -1.0, "eps must be ≥ 0"),
-                                                     ("momentum", -0.5, "momentum must be ≥ 0"),
-                                                     ("weight_decay", -1.0, "weight_decay must be ≥ 0")])
+@pytest.mark.parametrize("option, value, message", [
+    ("alpha", 1.0, "alpha must be a number in \\[0, 1\\), got 1.0"), ("eps", -1.0, "eps must be a finite number ≥ 0"),
+    ("momentum", -0.5, "momentum must be a number in \\[0, 1\\)"),
+    ("weight_decay", -1.0, "weight_decay must be a finite number ≥ 0")])
 def test_rmsprop_refuses_bad_options(option, value, message):
     with pytest.raises(ValueError, match=f"RMSprop: {message}"):
         RMSprop([parameter([1.0], [1.0])], **{option: value})
@@ -157,7 +157,7 @@ def test_clipping_by_global_norm():
 def test_optimizers_refuse_bad_parameters():
     with pytest.raises(ValueError, match="parameter '0' must be a Tensor that requires grad"):
         Adam([Tensor([1.0])])
-    with pytest.raises(ValueError, match="^SGD: lr must be positive, got 0$"):
+    with pytest.raises(ValueError, match="^SGD: lr must be a positive finite number, got 0$"):
         SGD([parameter([1.0], [1.0])], lr=0)
     with pytest.raises(ValueError, match="^optimizer: got no parameters$"):
         RMSprop([])

@@ -7,13 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
 
 import training.train as training
+from autograd import Tensor
 from autograd.optim import SGD, Adam, RMSprop
 from lstm_autograd.cli import main
+from training import reproduce
 from training.tasks import CharacterModel
 from training.train import Settings, Trainer, train
 
@@ -214,6 +217,11 @@ BROKEN = [  # (what is done to the checkpoint's arrays, what the one line must s
     (lambda a: a.update({"optim/exp_avg/lstm/b_i": np.ones(7)}),
      r"in optim/: Adam: state exp_avg/lstm/b_i has float64 data of shape \(7,\), expected real numbers of shape"),
     (lambda a: a.update({"optim/exp_avg/lstm/W_zz": np.ones(3)}), "state for unknown parameter 'lstm/W_zz'"),
+    (lambda a: a["lstm/W_hf"].__setitem__((0, 1), np.nan), r"lstm/W_hf is not finite \(1 of its 9 values\)$"),
+    (lambda a: [a[k].__setitem__(0, np.inf) for k in ("lstm/b_i", "lstm/b_f")],
+     r"lstm/b_i is not finite \(1 of its 3 values\); so is 1 more array$"),
+    (lambda a: a["optim/exp_avg_sq/lstm/b_i"].__setitem__(2, np.inf),
+     r"in optim/: Adam: state exp_avg_sq/lstm/b_i is not finite \(1 of its 3 values\)$"),
 ]
 
 
@@ -334,3 +342,86 @@ def test_options_a_resumed_optimizer_would_ignore_are_refused(tmp_path, capsys, 
     assert run(tmp_path) == 0
     assert run(tmp_path, "--resume", *options, steps=4) == 2
     assert capsys.readouterr().err == f"lstm-autograd train: error: {message}\n"
+
+
+DIVERGING = dict(**SMALL, optimizer="sgd", lr=1e100, clip=0.0)  # the loss overflows at step 3
+DIVERGING_OPTIONS = [*SMALL_OPTIONS, "--optimizer", "sgd", "--lr", "1e100", "--clip", "0"]
+TOO_HIGH = ("the learning rate may be too high (--lr 1e+100) for gradients that are not clipped (--clip 0): try a "
+            "lower --lr, or --clip 1")
+
+
+def test_a_diverging_run_stops_in_one_line_keeps_its_finite_checkpoint_and_exits_3(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarnings spilled onto the terminal
+        assert main(["train", "adding", *DIVERGING_OPTIONS, "--steps", "20", "--every", "1", "--quiet",
+                     "--checkpoint", str(path)]) == 3
+    assert capsys.readouterr().err == (f"lstm-autograd train: error: step 3: the loss is not finite (inf); {TOO_HIGH}; "
+                                       f"the checkpoint {path} (step 2) is intact and finite\n")
+    trainer = Trainer(Settings(**DIVERGING, steps=20))
+    trainer.load(path)
+    assert trainer.step == 2 and all(np.isfinite(p.data).all() for p in trainer.parameters().values())
+
+
+def test_the_issues_command_small_exits_3_with_one_line_and_no_warnings(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "lstm_autograd", "train", "adding", *DIVERGING_OPTIONS, "--steps",
+                           "50", "--every", "1"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 3 and "Warning" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("lstm-autograd train: error: step 3: the loss is not finite")
+    assert done.stderr.count("error") == 1 and done.stdout == ""
+
+
+@pytest.mark.parametrize("change, checkpoint, kept", [
+    ({"clip": 1.0, "lr": 1e300}, None,
+     "the learning rate may be too high (--lr 1e+300): try a lower one; nothing saved (no checkpoint)"),
+    ({}, "c.npz", f"{TOO_HIGH}; c.npz has no step yet (the first is saved at step 20)"),
+])
+def test_the_line_gives_the_advice_that_fits_and_says_what_is_kept(tmp_path, monkeypatch, change, checkpoint, kept):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(training.Diverged, match=r"^step \d+: the loss is not finite \(inf\); " + re.escape(kept) + "$"):
+        train(Settings(**{**DIVERGING, **change}, steps=20), checkpoint=checkpoint, every=30, quiet=True)
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_a_gradient_that_is_not_finite_stops_the_step_before_clipping_hides_it(monkeypatch):
+    trainer = Trainer(Settings(**SMALL, clip_by="value"))  # clipping by value made an infinite gradient ±1
+    bias = trainer.parameters()["readout/b_y"]
+    backward = Tensor.backward
+
+    def overflowing(self, *args, **kwargs):
+        backward(self, *args, **kwargs)
+        bias.grad[...] = np.inf
+
+    monkeypatch.setattr(Tensor, "backward", overflowing)
+    before = {name: p.data.copy() for name, p in trainer.parameters().items()}
+    with pytest.raises(training.Diverged, match=r"^step 1: the gradient of readout/b_y is not finite \(1 of its 1 "
+                       r"values\)$"):
+        trainer.train_step()
+    assert trainer.losses == [] and trainer.optimizer.steps == 0
+    for name, p in trainer.parameters().items():
+        np.testing.assert_array_equal(p.data, before[name])
+
+
+def test_a_checkpoint_is_never_written_with_numbers_that_are_not_finite(tmp_path):
+    trainer = Trainer(Settings(**SMALL))
+    trainer.train_step()
+    trainer.save(tmp_path / "c.npz")
+    trainer.train_step()
+    trainer.optimizer.buffers["exp_avg"]["lstm/W_hf"][1, 1] = np.nan  # as an update that overflowed leaves it
+    with pytest.raises(training.Diverged, match=r"^step 2: optim/exp_avg/lstm/W_hf is not finite \(1 of its 9 "
+                       r"values\)$"):
+        trainer.save(tmp_path / "c.npz")
+    assert Trainer.step_of(np.load(tmp_path / "c.npz")) == 1
+
+
+def test_the_log_writes_null_for_numbers_that_are_not_finite(tmp_path):
+    result = train(Settings(**SMALL, steps=1), quiet=True)
+    result["held_out"]["loss"] = float("nan")
+    result["trainer"].losses.append(float("inf"))
+    reproduce.write_record(tmp_path / "run.json", result, ["lstm-autograd", "train"])
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    record = json.loads((tmp_path / "run.json").read_text(), parse_constant=refuse)
+    assert record["held_out"]["loss"] is None and record["losses"][-1] is None

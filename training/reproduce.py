@@ -7,6 +7,7 @@ time, each leaving a record (JSON) and a checkpoint beside it, so an interrupted
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shlex
@@ -122,15 +123,27 @@ def code_version() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "modified": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every number that is not finite as None: JSON has no NaN or ∞ (a bare NaN is not JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 def write_record(path: str | os.PathLike, result: dict[str, Any], command: list[str]) -> Path:
-    """The run as JSON, written whole or not at all: its command, settings, time, losses and held-out figures."""
+    """The run as JSON, written whole or not at all: its command, settings, time, losses and held-out figures; a
+    number that is not finite is written as null."""
     trainer = result["trainer"]
     record = {"command": command, "settings": asdict(trainer.settings), "steps": trainer.step,
               "seconds": trainer.seconds, "held_out": result["held_out"], "evaluations": trainer.evaluations,
               "losses": [float(f"{x:.6g}") for x in trainer.losses], "machine": machine(), "code": code_version(),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S %z")}
     with atomic_write(path) as file:
-        file.write(json.dumps(record, indent=1).encode())
+        file.write(json.dumps(_finite(record), indent=1, allow_nan=False).encode())
     return Path(path)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograd.files import atomic_write, check_folder, load_npz
+from autograd.optim import not_finite
 from training.long_range import CopyMemory
 from training.plots import gradient_through_time, plot
 from training.reproduce import Run, queue
@@ -349,6 +350,9 @@ unit. We check it every 100 strings, and a trial ends when it holds or after its
         settings = Settings(**{**record["settings"], "dtype": "float64"})
         trained, untrained = Trainer(settings), Trainer(settings)
         arrays = load_npz(path)
+        broken = not_finite({key: arrays[key] for key in trained.parameters()})
+        if broken:  # a diverged run's: its figure would be NaN
+            raise ValueError(f"{path}: {broken}")
         for key, t in trained.parameters().items():
             t.data = arrays[key].astype(np.float64)
         return trained, untrained, int(arrays["meta/step"])

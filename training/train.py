@@ -18,7 +18,7 @@ from tqdm import tqdm
 from autograd import Tensor, no_grad
 from autograd.files import atomic_savez, check_destination, load_npz
 from autograd.graph import named
-from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
+from autograd.optim import RULES, SGD, Adam, RMSprop, check_setting, clip_grad_norm, clip_grad_value, not_finite
 from lstm import LSTM
 from lstm.names import HIDDEN_STATE
 from lstm.rnn import RNN
@@ -68,18 +68,15 @@ class Settings:
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"train: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
-        numbers = [("lr", lambda x: x > 0, "a positive finite number"),
-                   ("clip", lambda x: x >= 0, "a finite number ≥ 0 (0: no clipping)"),
-                   ("alpha", lambda x: 0 <= x < 1, "a number in [0, 1)"),
-                   ("momentum", lambda x: 0 <= x < 1, "a number in [0, 1)"),
-                   ("target", lambda x: x > 0, "a positive finite number"),
-                   ("forget_bias", lambda x: True, "a finite number")]
-        for key, valid, expected in numbers:
+        numbers = {"lr": RULES["lr"], "clip": (lambda x: x >= 0, "a finite number ≥ 0 (0: no clipping)"),
+                   "alpha": RULES["alpha"], "momentum": RULES["momentum"],
+                   "target": (lambda x: x > 0, "a positive finite number"),
+                   "forget_bias": (lambda x: True, "a finite number")}
+        for key, rule in numbers.items():
             value = getattr(self, key)
             if value is None and key in ("momentum", "target", "forget_bias"):
                 continue
-            if not _real(value) or not math.isfinite(value) or not valid(value):
-                raise ValueError(f"train: {key} must be {expected}, got {value!r}")
+            check_setting("train", key, value, rule)
         if self.forget_bias is not None and self.model != "lstm":
             raise ValueError(f"train: forget_bias is the LSTM's; the {self.model} has no forget gate")
         if self.text is not None and self.task != "chars":
@@ -90,8 +87,9 @@ def _integer(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+class Diverged(FloatingPointError):
+    """A step whose loss or gradient is not finite, or a state that is not, about to be saved: the run stops there,
+    the parameters as the step before left them."""
 
 
 def _json(arrays: dict[str, np.ndarray], key: str, kind: type, path: str | os.PathLike) -> Any:
@@ -187,17 +185,25 @@ class Trainer:
                 **{f"readout/{name}": p for name, p in self.readout.parameters().items()}}
 
     def train_step(self) -> float:
+        """One optimizer step; Diverged, before the update, when the loss or a gradient is not finite."""
         self.step += 1
         xs, targets = self.task.batch(self.settings.batch, np.random.default_rng([self.settings.seed, self.step]))
-        loss = self.task.loss(self.model, self.readout, xs, targets)
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.settings.clip:
-            clip = clip_grad_norm if self.settings.clip_by == "norm" else clip_grad_value
-            clip(self.optimizer.params, self.settings.clip)
-        self.optimizer.step()
-        self.losses.append(loss.item())
-        return self.losses[-1]
+        with np.errstate(all="ignore"):  # overflow shows as a loss or gradient that is not finite: checked below
+            loss = self.task.loss(self.model, self.readout, xs, targets)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise Diverged(f"step {self.step}: the loss is not finite ({value})")
+            self.optimizer.zero_grad()
+            loss.backward()
+            broken = not_finite({name: p.grad for name, p in self.optimizer.params.items() if p.grad is not None})
+            if broken:  # before clipping, which would make an infinite gradient ±clip or NaN of a finite one
+                raise Diverged(f"step {self.step}: the gradient of {broken}")
+            if self.settings.clip:
+                clip = clip_grad_norm if self.settings.clip_by == "norm" else clip_grad_value
+                clip(self.optimizer.params, self.settings.clip)
+            self.optimizer.step()
+        self.losses.append(value)
+        return value
 
     def evaluate(self, count: int = 1000) -> float:
         """The loss on `count` held-out sequences, drawn from another seed than any training batch (those are
@@ -231,16 +237,23 @@ class Trainer:
         """The held-out figures at this step, recorded in `evaluations`: the loss (on the task's own held-out set
         where it has one), and whatever else the task measures (the Reber criterion: "solved")."""
         evaluate = getattr(self.task, "evaluate", None)
-        figures = evaluate(self.model, self.readout) if evaluate else {"loss": self.evaluate()}
+        with np.errstate(all="ignore"):  # an overflow is a loss that is not finite, said below
+            figures = evaluate(self.model, self.readout) if evaluate else {"loss": self.evaluate()}
+        if not math.isfinite(figures["loss"]):
+            raise Diverged(f"step {self.step}: the held-out loss is not finite ({figures['loss']})")
         self.evaluations.append({"step": self.step, **figures})
         return figures
 
     # ---- checkpoints ------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Parameters, optimizer state, step, losses and settings as .npz; a crash leaves the old file whole."""
+        """Parameters, optimizer state, step, losses and settings as .npz; a crash leaves the old file whole, and
+        a state that is not finite (an update that overflowed) is never written: Diverged, the old file kept."""
         arrays = {name: p.data for name, p in self.parameters().items()}
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
+        broken = not_finite(arrays)
+        if broken:
+            raise Diverged(f"step {self.step}: {broken}")
         arrays.update({"meta/step": np.array(self.step), "meta/losses": np.array(self.losses),
                        "meta/settings": np.array(json.dumps(asdict(self.settings))),
                        "meta/evaluations": np.array(json.dumps(self.evaluations)),
@@ -272,6 +285,9 @@ class Trainer:
             problems.append(f"meta/seconds must be a number of seconds, got {seconds.dtype} of shape {seconds.shape}")
         if problems:
             raise ValueError(f"{path}: " + "; ".join(problems))
+        broken = not_finite({name: arrays[name] for name in params})
+        if broken:  # a diverged run's: every step from it would be NaN
+            raise ValueError(f"{path}: {broken}")
         evaluations = _json(arrays, "meta/evaluations", list, path) if "meta/evaluations" in arrays else []
         state = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
         if self.step_of(arrays) > 0:  # every parameter has a gradient at every step, so each has all its state
@@ -340,6 +356,23 @@ class Progress:
             self.bar.close()
 
 
+def _kept(checkpoint: str | os.PathLike | None, saved: int | None, first: int) -> str:
+    """What the checkpoint holds when a run stops early; `first` is the step of its first save."""
+    if checkpoint is None:
+        return "nothing saved (no checkpoint)"
+    if saved is None:
+        return f"{checkpoint} has no step yet (the first is saved at step {first})"
+    return f"the checkpoint {checkpoint} (step {saved}) is intact"
+
+
+def _advice(settings: Settings) -> str:
+    """What may make a diverged run train, in the command line's words."""
+    if settings.clip:
+        return f"the learning rate may be too high (--lr {settings.lr:g}): try a lower one"
+    return (f"the learning rate may be too high (--lr {settings.lr:g}) for gradients that are not clipped (--clip 0): "
+            "try a lower --lr, or --clip 1")
+
+
 def _step_in(checkpoint: str | os.PathLike) -> int | None:
     try:
         return Trainer.step_of(load_npz(checkpoint), checkpoint)
@@ -359,7 +392,9 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
     of the run.
 
     Everything that can be checked is checked before the first step: the settings, the checkpoint (its folder
-    writable; with `resume`, the run it holds), and that steps are left to run."""
+    writable; with `resume`, the run it holds), and that steps are left to run. A step whose loss or gradient is
+    not finite raises Diverged, one line naming the step, what may help and what the checkpoint holds (never a
+    state that is not finite)."""
     if not _integer(every) or every < 1:
         raise ValueError(f"train: every must be a positive number of steps, got {every!r}")
     if resume and checkpoint is None:
@@ -394,16 +429,15 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
                     sample = trainer.task.sample(trainer.model, trainer.readout, prompt, 80,
                                                  np.random.default_rng(trainer.step))
                     progress.write(f"step {trainer.step}, sampled:\n    " + (prompt + sample).replace("\n", "\n    "))
+    except Diverged as error:  # nothing saved since `saved`: save refuses a state that is not finite
+        kept = _kept(checkpoint, saved, min(every, settings.steps))
+        raise Diverged(f"{error}; {_advice(settings)}; {kept}{'' if saved is None else ' and finite'}") from None
     except KeyboardInterrupt:
         if saving:  # the file holds the step before, or this one if the rename was done: it says which
             saved = _step_in(checkpoint)
-        if checkpoint is None:
-            kept = "nothing saved (no checkpoint)"
-        elif saved is None:
-            kept = f"{checkpoint} has no step yet (the first is saved at step {min(every, settings.steps)})"
-        else:
-            kept = f"the checkpoint {checkpoint} (step {saved}) is intact; resuming continues from it"
-        raise Interrupted(f"interrupted at step {trainer.step} of {settings.steps}; {kept}") from None
+        kept = _kept(checkpoint, saved, min(every, settings.steps))
+        resumable = "" if saved is None else "; resuming continues from it"
+        raise Interrupted(f"interrupted at step {trainer.step} of {settings.steps}; {kept}{resumable}") from None
     finally:
         progress.close()
     seconds = time.perf_counter() - started
