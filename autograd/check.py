@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,13 @@ from autograd.diagnostics import (
     band,
     beyond_tolerance,
     describe_relative,
+    failing_band,
     relative_error,
+    rounding_tolerance,
     step_sweep,
     taylor_test,
 )
-from autograd.graph import walk
+from autograd.graph import roundings, walk
 from autograd.tensor import Tensor, as_float_array, no_grad
 
 
@@ -49,36 +52,38 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
 ) -> bool:
-    """True when the engine's gradient of `fn(*inputs)` matches central differences in float64.
+    """True when the engine's gradient of `fn(*inputs)`, in the inputs' own dtype, matches central differences in
+    float64 within atol + rtol·|fd|, plus the rounding a float32 engine may carry (`rounding_tolerance`).
 
     Raises AssertionError naming the input, the worst element's index, both values and the tolerance, followed
     by the diagnosis: the relative error's band, the Taylor remainder test and a sweep of step sizes.
     """
     _require_a_list(inputs, "gradcheck")
-    single = any(isinstance(x, Tensor) and x.dtype == np.float32 for x in inputs)
-    inputs64 = [
-        Tensor(x.data.astype(np.float64), requires_grad=x.requires_grad, name=x.name) if isinstance(x, Tensor) else x
-        for x in inputs
-    ]
-    out = fn(*inputs64)
+    _require_numbers("gradcheck", positive={"eps": eps}, non_negative={"atol": atol, "rtol": rtol})
+    inputs = [Tensor(x.data.copy(), requires_grad=x.requires_grad, name=x.name) if isinstance(x, Tensor) else x
+              for x in inputs]  # copies in their own dtype: the caller's tensors keep their .grad
+    out = fn(*inputs)
     if not isinstance(out, Tensor) or out.data.size != 1:
         got = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
         raise ValueError(f"gradcheck: fn must return a one-element Tensor, got {got}")
+    rounding = rounding_tolerance(out.dtype, roundings([out])) if out.dtype != np.float64 else 0.0
     out.backward()
-    checked = [k for k, x in enumerate(inputs64) if isinstance(x, Tensor) and x.requires_grad]
-    point = [inputs64[k].data for k in checked]
-    engine = [np.zeros_like(inputs64[k].data) if inputs64[k].grad is None else inputs64[k].grad for k in checked]
+    checked = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    point = [inputs[k].data.astype(np.float64) for k in checked]
+    engine = [np.zeros(inputs[k].shape) if inputs[k].grad is None else inputs[k].grad.astype(np.float64)
+              for k in checked]
 
     def scalar(arrays: list[np.ndarray]) -> float:
-        """fn at other values of the checked inputs; a step out of its domain shows as a value that is not finite."""
-        args = list(inputs64)
+        """fn in float64 at other values of the checked inputs; a step out of its domain shows as a value that is
+        not finite."""
+        args = [Tensor(x.data.astype(np.float64)) if isinstance(x, Tensor) else x for x in inputs]
         for k, a in zip(checked, arrays, strict=True):
             args[k] = Tensor(a)
         with no_grad(), np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             return fn(*args).item()
 
     for j, k in enumerate(checked):
-        label = inputs64[k].name or f"input {k}"
+        label = inputs[k].name or f"input {k}"
         numeric = numerical_gradient(lambda: scalar(point), point[j], eps)
         if not np.all(np.isfinite(numeric)):
             worst = tuple(int(i) for i in np.argwhere(~np.isfinite(numeric))[0])
@@ -87,19 +92,32 @@ def gradcheck(
                 f"({numeric[worst]}); fn is not differentiable there, or eps={eps} steps out of its domain"
             )
         analytic = engine[j]
-        excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        allowed = atol + rtol * np.abs(numeric) + rounding * np.maximum(1, np.abs(numeric))
+        excess = np.abs(analytic - numeric) - allowed
         if np.any(excess > 0) or not np.all(np.isfinite(analytic)):
             worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf))), point[j].shape)
             worst = tuple(int(i) for i in worst)
             raise AssertionError("\n".join([
                 f"gradcheck: {label} at index {worst}: engine {analytic[worst]:.10g}, finite difference "
-                f"{numeric[worst]:.10g}; tolerance atol={atol} + rtol={rtol}·|finite difference|",
-                *(["the check ran in float64: the float32 inputs were converted first"] if single else []),
-                describe_relative(float(relative_error(analytic[worst], numeric[worst]))),
-                taylor_test(scalar, point, engine).format(),
+                f"{numeric[worst]:.10g}; tolerance atol={atol} + rtol={rtol}·|finite difference|"
+                + (f" + {rounding:.1e}·max(1, |finite difference|) for {out.dtype} rounding" if rounding else ""),
+                *([f"the engine ran in {out.dtype}, the finite differences in float64"] if rounding else []),
+                describe_relative(float(relative_error(analytic[worst], numeric[worst])), failed=True),
+                taylor_test(scalar, point, engine, tolerance=rounding).format(),
                 step_sweep(scalar, point, j, worst, analytic[worst]).format(),
             ]))
     return True
+
+
+def _require_numbers(who: str, positive: dict[str, Any] | None = None,
+                     non_negative: dict[str, Any] | None = None) -> None:
+    """Tolerances and steps are finite real numbers, positive (or at least 0) as named: a NaN tolerance would
+    pass every comparison, a zero step divide by zero."""
+    for names, least, kind in ((positive or {}, 0, "positive"), (non_negative or {}, None, "non-negative")):
+        for name, value in names.items():
+            real = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
+            if not real or not math.isfinite(value) or value < 0 or value == least:
+                raise ValueError(f"{who}: {name} must be a finite {kind} number, got {value!r}")
 
 
 @dataclass
@@ -116,7 +134,8 @@ class Row:
 
     @property
     def band(self) -> str:
-        return band(self.relative)
+        """The relative error's band, as the verdict allows: a failing row never reads "right"."""
+        return band(self.relative) if self.passed else failing_band(self.relative)
 
 
 @dataclass
@@ -127,6 +146,11 @@ class GradientReport:
     tolerance: float
     departure_feeds: list[str]  # the named tensors the first departure feeds, whose gradients are right
     sweep: Sweep | None = None  # when an input fails: finite differences by step size at its worst element
+    dtype: str = "float64"  # the engine's, the inputs' own
+
+    @property
+    def fd_tolerance(self) -> float:
+        return max(FD_TOLERANCE, self.tolerance)
 
     @property
     def passed(self) -> bool:
@@ -141,7 +165,7 @@ class GradientReport:
         failing = [row for row in self.inputs if not row.passed] or self.failing()
         worst = max(failing, key=lambda row: row.relative)
         lines = ["diagnosis (the engine and finite differences in float64)",
-                 f"{worst.name} at index {worst.worst}: {describe_relative(worst.relative)}",
+                 f"{worst.name} at index {worst.worst}: {describe_relative(worst.relative, not worst.passed)}",
                  self.taylor.format()]
         return lines + ([self.sweep.format()] if self.sweep else [])
 
@@ -151,8 +175,9 @@ class GradientReport:
         return next((row.name for row in self.nodes if not row.passed), None)
 
     def header(self) -> str:
-        return (f"hand-written gradients against the engine; pass: |hand − engine| ≤ {self.tolerance:g}·max(1, "
-                "|engine|), and the engine within 1e-6 of central finite differences (float64)")
+        return (f"hand-written gradients against the engine in {self.dtype}; pass: |hand − engine| ≤ "
+                f"{self.tolerance:.2g}·max(1, |engine|), and the engine within {self.fd_tolerance:.2g}·max(1, |fd|) "
+                "of central finite differences (float64)")
 
     def tables(self, most_nodes: int | None = None) -> list[str]:
         """The inputs' table and the intermediates'. With `most_nodes`, a longer list of intermediates is cut
@@ -199,12 +224,16 @@ class GradientReport:
         return "\n".join([*lines, "", self.count()])
 
 
+FD_TOLERANCE = 1e-6  # the engine against float64 central differences: their truncation and rounding, and more
+FLOAT64_TOLERANCE = 1e-8  # the stated default in float64, far above its rounding rule
+
+
 def check_gradients(
     fn: Callable[..., Tensor],
     inputs: Sequence[Any],
     hand: Callable[..., Sequence[np.ndarray] | dict[str, np.ndarray]],
     *,
-    tolerance: float = 1e-8,
+    tolerance: float | None = None,
     fd_samples: int = 24,
     seed: int = 0,
 ) -> GradientReport:
@@ -214,28 +243,41 @@ def check_gradients(
     the others are `input k`). `hand(*arrays)` returns the gradient of fn's value: one array per input, or a
     dict by input name that may also hold gradients at intermediate tensors under the names fn gives them
     (`.named("h")`); those locate the first place, walking back from the output, where the hand gradient goes
-    wrong. Everything runs in float64.
+    wrong. The engine and `hand` run in the inputs' dtype (float32 when every input is float32); the
+    tolerance, unless given, is the float rule for that dtype and the size of fn's graph (docs/testing.md),
+    at least 1e-8 in float64. Finite differences and the Taylor test run in float64.
     """
     _require_a_list(inputs, "check_gradients")
     if not inputs:
         raise ValueError("check_gradients: got no inputs; expected at least one array or Tensor to differentiate by")
+    if tolerance is not None:
+        _require_numbers("check_gradients", non_negative={"tolerance": tolerance})
+    if not isinstance(fd_samples, int | np.integer) or isinstance(fd_samples, bool) or fd_samples < 1:
+        raise ValueError(f"check_gradients: fd_samples must be a positive integer, got {fd_samples!r}")
     names = [x.name if isinstance(x, Tensor) and x.name else f"input {k}" for k, x in enumerate(inputs)]
-    point = [np.array(x.data if isinstance(x, Tensor) else as_float_array(x, "check_gradients"), np.float64)
-             for x in inputs]
-    leaves = [Tensor(a, requires_grad=True, name=n) for a, n in zip(point, names, strict=True)]
+    given = [x.data if isinstance(x, Tensor) else as_float_array(x, "check_gradients") for x in inputs]
+    dtype = np.result_type(*given)
+    here = [np.array(a, dtype) for a in given]
+    leaves = [Tensor(a, requires_grad=True, name=n) for a, n in zip(here, names, strict=True)]
     out = fn(*leaves)
     if not isinstance(out, Tensor) or out.data.size != 1:
         raise ValueError(f"check_gradients: fn must return a one-element Tensor, got "
                          f"{f'shape {out.shape}' if isinstance(out, Tensor) else type(out).__name__}")
+    if tolerance is None:
+        floor = FLOAT64_TOLERANCE if dtype == np.float64 else 0.0
+        tolerance = rounding_tolerance(dtype, roundings([out]), floor)
     out.backward(retain_grads=True)
-    engine = {n: np.zeros_like(a) if t.grad is None else t.grad for n, a, t in zip(names, point, leaves, strict=True)}
-    mine = _hand_gradients(hand, point, names)
+    engine = {n: np.zeros(a.shape) if t.grad is None else t.grad.astype(np.float64)
+              for n, a, t in zip(names, here, leaves, strict=True)}
+    mine = _hand_gradients(hand, here, names)
+    point = [a.astype(np.float64) for a in here]
 
     def scalar(arrays: list[np.ndarray]) -> float:
         with no_grad():
             return fn(*[Tensor(a) for a in arrays]).item()
 
     rng = np.random.default_rng(seed)
+    fd_tolerance = max(FD_TOLERANCE, tolerance)
     rows = []
     for j, name in enumerate(names):
         sample = None if point[j].size <= fd_samples else rng.choice(point[j].size, fd_samples, replace=False)
@@ -244,17 +286,19 @@ def check_gradients(
         sampled.flat[slice(None) if sample is None else sample] = True  # (a step out of fn's domain) fails
         fd_error = float(np.abs(engine[name][sampled] - fd[sampled]).max(initial=0.0))
         row = _row(name, mine[name], engine[name], tolerance, fd_error)
-        row.passed = row.passed and fd_error <= 1e-6 * max(1.0, float(np.abs(fd[sampled]).max(initial=0.0)))
+        row.passed = row.passed and fd_error <= fd_tolerance * max(1.0, float(np.abs(fd[sampled]).max(initial=0.0)))
         rows.append(row)
     inside = {t.name: t for t in reversed(walk([out])) if t.name in mine and t.name not in names}
-    nodes = [_row(name, mine[name], t.grad, tolerance, None) for name, t in inside.items()]
+    nodes = [_row(name, mine[name], t.grad.astype(np.float64), tolerance, None) for name, t in inside.items()]
     unknown = sorted(set(mine) - set(names) - set(inside))
     if unknown:
         raise ValueError(f"check_gradients: hand returned gradients for {', '.join(unknown)}, which name neither an "
                          f"input ({', '.join(names)}) nor a named tensor of fn's graph")
     first = next((t for name, t in inside.items() if not next(r for r in nodes if r.name == name).passed), None)
     feeds = [] if first is None else [t.name for t in _nearest_consumers(first, out, set(inside.values()))]
-    report = GradientReport(rows, nodes, taylor_test(scalar, point, [mine[n] for n in names], seed), tolerance, feeds)
+    # the hand within `tolerance` of the engine, the engine within its own rounding of the truth: twice the tolerance
+    taylor = taylor_test(scalar, point, [mine[n] for n in names], seed, tolerance=2 * tolerance)
+    report = GradientReport(rows, nodes, taylor, tolerance, feeds, dtype=np.dtype(dtype).name)
     failing = [j for j, row in enumerate(rows) if not row.passed]
     if failing:
         j = max(failing, key=lambda j: rows[j].relative)

@@ -42,6 +42,12 @@ def walk(roots: Iterable[Tensor]) -> list[Tensor]:
     return order
 
 
+def roundings(roots: Iterable[Tensor]) -> int:
+    """How many roundings the roots' values went through: every primitive's count, added over the graph (the
+    size of the computation in the float rule, `diagnostics.rounding_tolerance`)."""
+    return sum(node.op.rounds(node) for node in walk(roots) if node.op is not None)
+
+
 def named(roots: Iterable[Tensor]) -> dict[str, Tensor]:
     """Every named tensor of the graph that computed the roots, by its name."""
     return {t.name: t for t in walk(roots) if t.name}
@@ -61,7 +67,9 @@ class Scatter:
     def add_into(self, total: np.ndarray) -> np.ndarray:
         basic = self.index if isinstance(self.index, tuple) else (self.index,)
         if all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) for i in basic):
-            total[self.index] += self.values  # basic indexing selects each element at most once
+            # basic indexing selects each element at most once; assigned, since `+=` on a strided view is an
+            # in-place ufunc that numpy 2.4 gets wrong for some float32 strides (docs/numpy-bug.md)
+            total[self.index] = total[self.index] + self.values
         else:
             np.add.at(total, self.index, self.values)  # an index array may repeat an element: its gradients add up
         return total

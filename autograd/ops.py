@@ -49,6 +49,11 @@ class Primitive:
     # may overwrite what was saved.
     saves: bool = False
     variadic: bool = False
+    # How many roundings one element of the result goes through, `roundings(ans, *operands, **params)`: the
+    # length of a sum for reductions; one, unless given. The float32 rule counts them (rounding_tolerance).
+    roundings: Callable[..., int] | None = None
+    # What the node keeps of the parameters, `keep(**params)`, where not as given (a copy of a mutable index).
+    keep: Callable[..., dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.joint is None and any(p.vjp is None for p in self.partials):
@@ -62,6 +67,8 @@ class Primitive:
             if type(x) is not Tensor:
                 operands = lift(operands, self.name)
                 break
+        if self.keep is not None:
+            params = self.keep(**params)
         try:
             data = self.forward(*[t.data for t in operands], **params)
         except (ValueError, IndexError) as error:
@@ -91,8 +98,14 @@ class Primitive:
                 grads.append(None)
                 continue
             g = self.partial(k).vjp(u, node.data, *operands, **params) if joint is None else joint[k]
-            grads.append(_conform(g, operands[k]))
+            grads.append(_conform(g, operands[k], self, k))
         return grads
+
+    def rounds(self, node: Tensor) -> int:
+        """How many roundings one element of the node's value went through in this primitive."""
+        if self.roundings is None:
+            return 1
+        return max(1, int(self.roundings(node.data, *[p.data for p in node.parents], **node.params)))
 
     def vjp(self, k: int, u: Array, node: Tensor) -> Array:
         """Operand k's gradient alone, as a dense array: the partial along one edge of the graph (for the
@@ -103,18 +116,30 @@ class Primitive:
             g = self.joint(u, node.data, *operands, **params)[k]
         else:
             g = self.partial(k).vjp(u, node.data, *operands, **params)
-        g = _conform(g, operands[k])
+        g = _conform(g, operands[k], self, k)
         return g.dense() if type(g) is Scatter else g
 
 
-def _conform(g: Gradient, x: Array) -> Gradient:
-    """An operand's gradient as an ndarray of the operand's shape and dtype: broadcasting undone, float32 kept."""
+def _conform(g: Gradient, x: Array, op: Primitive, k: int) -> Gradient:
+    """An operand's gradient as an ndarray of the operand's shape and dtype: broadcasting undone, float32 kept.
+    A gradient of another shape or of no real dtype is the primitive's mistake, refused naming it."""
     if type(g) is Scatter:
+        if g.shape != x.shape:
+            raise ValueError(f"{op.name}: the gradient for operand {k} has shape {g.shape}, expected {x.shape}")
         return g
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
     if g.shape != x.shape:
-        g = unbroadcast(g, x.shape)
+        given = g.shape
+        if g.ndim >= x.ndim:
+            g = unbroadcast(g, x.shape)
+        if g.shape != x.shape:
+            raise ValueError(f"{op.name}: the gradient for operand {k} has shape {given}, expected {x.shape} "
+                             "like the operand (or a shape that broadcasts from it)")
     if type(g) is not np.ndarray or g.dtype is not x.dtype:  # identity: the cheap test, and enough for numpy's
-        g = np.asarray(g, x.dtype)
+        if g.dtype.kind not in "biuf":
+            raise TypeError(f"{op.name}: the gradient for operand {k} has dtype {g.dtype}, expected {x.dtype}")
+        g = np.asarray(g, x.dtype)  # also a reduction's numpy scalar, as an array
     return g
 
 
@@ -145,6 +170,13 @@ def _exp(x: Array) -> Array:
         return np.exp(x)
 
 
+def _frozen(index: Any) -> Any:
+    """An index as the node keeps it: lists and arrays copied, so changing them after the forward moves nothing."""
+    if isinstance(index, tuple):
+        return tuple(_frozen(i) for i in index)
+    return np.array(index) if isinstance(index, list | np.ndarray) else index
+
+
 def _sum_back(u: Array, x: Array, axis: Any, keepdims: bool) -> Array:
     if axis is not None and not keepdims:
         u = np.expand_dims(u, axis)
@@ -166,8 +198,9 @@ def _transpose_back(u: Array, x: Array, axes: Any) -> Array:
 
 
 def _log_softmax(x: Array, axis: int) -> Array:
-    shifted = x - x.max(axis=axis, keepdims=True)
-    with np.errstate(under="ignore"):  # the far tail's e^shifted is 0, and the log of the sum is still exact
+    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # initial: a zero-length axis is empty
+    # the far tail's e^shifted is 0, and the log of the sum is still exact; a sum is 0 only over no elements
+    with np.errstate(under="ignore", divide="ignore"):
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -196,12 +229,12 @@ hadamard = Primitive("hadamard", "⊙", np.multiply, (
 ))
 div = Primitive("div", "/", np.divide, (
     Partial("1/{1}", lambda u, ans, a, b: u / b),
-    Partial("−{0}/{1}²", lambda u, ans, a, b: -u * ans / b),
+    Partial("−{0}/{1}²", lambda u, ans, a, b: -u * (ans / b)),  # ans/b first: u·ans alone may overflow
 ))
 matmul = Primitive("matmul", "@", _matmul, (
     Partial("{1}ᵀ", lambda u, ans, a, b: np.multiply.outer(u, b) if b.ndim == 1 else u @ b.T),
     Partial("{0}ᵀ", lambda u, ans, a, b: np.multiply.outer(a, u) if a.ndim == 1 else a.T @ u),
-))
+), roundings=lambda ans, a, b: a.shape[-1])
 sigmoid = Primitive("sigmoid", "σ", _sigmoid, (
     # u·σ − u·σ·σ: the same product without a Python scalar, which costs numpy more than an array operand
     Partial("(1−σ({0}))σ({0})", lambda u, ans, p: (ua := u * ans) - ua * ans),
@@ -217,10 +250,10 @@ log = Primitive("log", "log", np.log, (
 ))
 sum = Primitive("sum", "Σ", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (
     Partial("1", lambda u, ans, x, axis=None, keepdims=False: _sum_back(u, x, axis, keepdims)),
-))
+), roundings=lambda ans, x, **params: x.size // max(ans.size, 1))
 mean = Primitive("mean", "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims), (
     Partial("1/n", lambda u, ans, x, axis=None, keepdims=False: _mean_back(u, x, axis, keepdims)),
-))
+), roundings=lambda ans, x, **params: x.size // max(ans.size, 1) + 1)
 reshape = Primitive("reshape", "reshape", lambda x, shape: np.reshape(x, shape), (
     Partial("1", lambda u, ans, x, shape: u.reshape(x.shape)),
 ))
@@ -229,7 +262,7 @@ transpose = Primitive("transpose", "ᵀ", lambda x, axes=None: np.transpose(x, a
 ))
 getitem = Primitive("getitem", "[]", lambda x, index: x[index], (
     Partial("1 at [index]", lambda u, ans, x, index: Scatter(index, u, x.shape)),
-))
+), keep=lambda index: {"index": _frozen(index)})
 concat = Primitive("concat", "‖", lambda *xs, axis=0: np.concatenate(xs, axis=axis), (
     Partial("1 on its block"),
 ), joint=_blocks, variadic=True)
@@ -238,7 +271,7 @@ stack = Primitive("stack", "stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
 ), joint=lambda u, ans, *xs, axis=0: [np.take(u, k, axis=axis) for k in range(len(xs))], variadic=True)
 log_softmax = Primitive("log_softmax", "log softmax", lambda x, axis=-1: _log_softmax(x, axis), (
     Partial("I − softmax({0})", lambda u, ans, x, axis=-1: _softmax_back(u, ans, axis)),
-))
+), roundings=lambda ans, x, axis=-1: 3 + (x.shape[axis] if x.ndim else 1))
 
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p for p in (add, sub, neg, hadamard, div, matmul, sigmoid, tanh, exp, log, sum, mean, reshape,

@@ -26,7 +26,7 @@ from autograd.graph import named
 from lstm import hand
 from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula, bptt
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, STATES, Gate, NodeName, locate
-from lstm.problem import TOLERANCES, Problem
+from lstm.problem import FLOORS, Problem, tolerances
 from lstm.sequence import LSTM
 from lstm.yours import HandReport, check
 
@@ -206,7 +206,7 @@ def compare(
     cs231n; see `lstm.layouts` for the signatures. Its report is a `HandReport`.
     """
     dtype = np.dtype(dtype)
-    if dtype.name not in TOLERANCES:
+    if dtype.name not in FLOORS:
         raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
     for label, size in (("input_size", input_size), ("hidden_size", hidden_size), ("batch", batch),
                         ("length", length)):
@@ -217,12 +217,12 @@ def compare(
             raise ValueError("compare: give derivation or hand, not both")
         return check(hand, layout, forward=forward, input_size=input_size, hidden_size=hidden_size, batch=batch,
                      length=length, seed=seed, dtype=dtype, fd_samples=fd_samples)
-    tol = TOLERANCES[dtype.name]
     if problem is None:
         problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
     else:
         (length, batch, input_size), hidden_size = problem.xs.shape, problem.h0.shape[-1]
-        dtype, tol = problem.xs.dtype, TOLERANCES[problem.xs.dtype.name]
+        dtype = problem.xs.dtype
+    tol = problem.tolerances()
     run = run_engine(problem)
     hand_grads, trace = bptt(problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T,
                              problem.dc_T, derivation=derivation)
@@ -261,11 +261,12 @@ def diagnose(problem: Problem, run: EngineRun, hand_grads: dict[str, np.ndarray]
     return Diagnosis(worst, index, relative, taylor_test(loss, point, mine, seed), sweep)
 
 
-def agreement(engine: np.ndarray, mine: np.ndarray, dtype: Any = np.float64) -> tuple[float, float, bool]:
-    """max |mine − engine|, the largest relative error, and whether the two agree within the stated tolerance:
-    the rule of every row of the report, for one array."""
+def agreement(engine: np.ndarray, mine: np.ndarray, dtype: Any = np.float64,
+              size: int = 1) -> tuple[float, float, bool]:
+    """max |mine − engine|, the largest relative error, and whether the two agree within the tolerance for a
+    computation of `size` roundings: the rule of every row of the report, for one array."""
     diff = np.abs(mine - engine) if np.shape(mine) == np.shape(engine) else np.full(np.shape(engine), np.inf)
-    tol = TOLERANCES[np.dtype(dtype).name]["hand"]
+    tol = tolerances(dtype, size)["hand"]
     agrees = not beyond_tolerance(diff, engine, tol).any()
     return float(diff.max()) if diff.size else 0.0, _relative(diff, engine), agrees
 

@@ -106,11 +106,14 @@ class LSTMParameters:
         check_arrays(given, {"weight_ih": (four_h, columns), "weight_hh": (four_h, hidden_size),
                              "bias_ih": (four_h,), "bias_hh": (four_h,)}, "from_stacked")
         rows = stacked(TORCH_ORDER, hidden_size)
+        if dtype is None:
+            dtype = np.float32 if all(a.dtype == np.float32 for a in given.values()) else np.float64
         arrays = {}
         for gate in GATES:
             arrays[gate.W_x] = weight_ih[rows[gate.key]]
             arrays[gate.W_h] = weight_hh[rows[gate.key]]
-            arrays[gate.b] = bias_ih[rows[gate.key]] + bias_hh[rows[gate.key]]
+            # summed in the model's dtype, as torch's .double() model adds the widened biases
+            arrays[gate.b] = np.add(bias_ih[rows[gate.key]], bias_hh[rows[gate.key]], dtype=dtype)
         return cls.from_arrays(arrays, dtype=dtype, source="from_stacked")
 
     def to_stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

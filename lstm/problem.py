@@ -9,11 +9,22 @@ from typing import Any
 
 import numpy as np
 
+from autograd import Tensor
+from autograd.diagnostics import rounding_tolerance
+from autograd.graph import roundings
 from lstm import hand
 from lstm.sequence import LSTM
 
-# Stated tolerances: |hand − engine| ≤ HAND·max(1, |engine|);  |engine − finite difference| ≤ FD·max(1, |fd|)
-TOLERANCES = {"float64": {"hand": 1e-10, "fd": 1e-6}, "float32": {"hand": 1e-4, "fd": 2e-3}}
+# |hand − engine| ≤ hand·max(1, |engine|) and |engine − finite difference| ≤ fd·max(1, |fd|), where hand is the
+# float rule for the dtype and the problem's size (docs/testing.md), at least these floors
+FLOORS = {"float64": {"hand": 1e-10, "fd": 1e-6}, "float32": {"hand": 0.0, "fd": 2e-3}}
+
+
+def tolerances(dtype: Any, size: int) -> dict[str, float]:
+    """The hand and finite-difference tolerances for a computation of `size` roundings in `dtype`."""
+    floor = FLOORS[np.dtype(dtype).name]
+    rule = rounding_tolerance(dtype, size, floor["hand"])
+    return {"hand": rule, "fd": max(floor["fd"], rule)}
 
 
 @dataclass
@@ -47,6 +58,15 @@ class Problem:
 
     def replace(self, **changes: Any) -> Problem:
         return dataclasses.replace(self, **changes)
+
+    def roundings(self) -> int:
+        """The size of the computation: the roundings of the engine's per-gate graph of the loss."""
+        model = LSTM.from_arrays(self.params, dtype=self.xs.dtype)
+        hs, (h_T, c_T) = model(Tensor(self.xs, requires_grad=True), (Tensor(self.h0), Tensor(self.c0)))
+        return roundings([(hs * self.dhs).sum() + (h_T * self.dh_T).sum() + (c_T * self.dc_T).sum()])
+
+    def tolerances(self) -> dict[str, float]:
+        return tolerances(self.xs.dtype, self.roundings())
 
     def loss(self) -> float:
         """Σ_t hs_t·dhs_t + h_T·dh_T + c_T·dc_T, by the plain numpy forward pass."""

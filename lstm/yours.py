@@ -39,7 +39,7 @@ from autograd import GradientReport, Tensor, check_gradients, no_grad, taylor_te
 from autograd.diagnostics import Taylor, beyond_tolerance, describe_relative, relative_error
 from lstm.layouts import LAYOUTS, Block, Hand, HandError, Layout
 from lstm.names import GATE_OF, GATES, NAMES
-from lstm.problem import TOLERANCES, Problem
+from lstm.problem import FLOORS, Problem
 from lstm.sequence import unroll
 
 DEFAULT_FUNCTION = "backward"  # what --hand FILE.py names when :FUNCTION is left off (own, pytorch)
@@ -314,8 +314,8 @@ class HandReport:
             lines.append("note: with c0 = 0 and one step the forget gate has no effect, so its lines go unchecked: "
                          "use --length 2 or more")
         if s["dtype"] == "float32":
-            lines.append(f"your code runs in float32 (tolerance {self.tolerance:g}); the engine and finite "
-                         "differences in float64")
+            lines.append(f"your code runs in float32 (tolerance {self.tolerance:.2g}, the float rule); the engine "
+                         "and finite differences in float64")
         lines += ["", *(self.forward.format(s["forward"], self.tolerance) if self.forward else
                         [f"forward: not given (define {LAYOUTS[s['layout']].forward_signature} beside the backward "
                          "to have it checked too)"])]
@@ -352,10 +352,10 @@ def check(hand: Any, layout: str = "own", *, forward: Callable[..., Any] | None 
     user = hand_of(hand, layout, forward)
     lay.require(user)
     dtype = np.dtype(dtype)
-    if dtype.name not in TOLERANCES:
+    if dtype.name not in FLOORS:
         raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
-    tol = TOLERANCES[dtype.name]["hand"]
     problem = lay.restrict(Problem.random(input_size, hidden_size, batch, length, seed, dtype))
+    tol = problem.tolerances()["hand"]
     arrays = lay.arrays(problem)
 
     mine = lay.backward(user, problem)

@@ -130,13 +130,14 @@ def test_a_long_list_of_intermediates_is_cut_after_the_first_departure():
     assert len(wrong.tables(most_nodes=7)) == len(wrong.tables())  # short enough: nothing is cut
 
 
-def test_a_float32_gradcheck_says_it_ran_in_float64():
-    wrong = ag.Primitive("wrong_tanh", "tanh", np.tanh, (ag.Partial("1−tanh²", lambda u, ans, x: u * (1 - ans)),))
-    for dtype, said in ((np.float32, True), (np.float64, False)):
-        x = Tensor(np.array([0.3, -0.2], dtype), requires_grad=True, name="x")
-        with pytest.raises(AssertionError) as failure:
-            gradcheck(lambda x: (wrong(x) * np.array([1.0, 2.0])).sum(), [x])
-        assert ("the check ran in float64: the float32 inputs were converted first" in str(failure.value)) == said
+def test_a_float32_gradcheck_runs_the_engine_in_float32_and_says_so():
+    """A partial wrong only in float32 was passed: gradcheck converted float32 inputs to float64 first."""
+    only_64 = ag.Primitive("tanh_right_in_float64", "tanh", np.tanh, (
+        ag.Partial("1−tanh²", lambda u, ans, x: u * (1 - ans * ans) if ans.dtype == np.float64 else u),))
+    assert gradcheck(lambda x: only_64(x).sum(), [Tensor(np.array([0.3, -0.2]), requires_grad=True)])
+    x = Tensor(np.array([0.3, -0.2], np.float32), requires_grad=True, name="x")
+    with pytest.raises(AssertionError, match="the engine ran in float32, the finite differences in float64"):
+        gradcheck(lambda x: only_64(x).sum(), [x])
 
 
 def test_the_taylor_test_reads_rounding_where_the_terms_are_larger_than_the_value():
@@ -186,8 +187,9 @@ ROW = (r"(?P<name>\S+) +(?P<shape>\([\d, ]*\)) +(?P<diff>\d\.\d\de[+-]\d\d) +(?P
 def test_the_report_reads_as_two_tables_the_first_departure_and_a_count():
     report = check_gradients(gru, gru_inputs(1), lambda *a: gru_backward(*a, mistake="reset sigmoid"))
     lines = report.format().split("\n")
-    assert lines[0] == ("hand-written gradients against the engine; pass: |hand − engine| ≤ 1e-08·max(1, |engine|), "
-                        "and the engine within 1e-6 of central finite differences (float64)")
+    assert lines[0] == ("hand-written gradients against the engine in float64; pass: |hand − engine| ≤ "
+                        "1e-08·max(1, |engine|), and the engine within 1e-06·max(1, |fd|) of central finite "
+                        "differences (float64)")
     k = 1
     for title, rows, fd in (("inputs", report.inputs, "number"), ("intermediates, walking back from the output",
                                                                     report.nodes, "—")):
@@ -427,7 +429,7 @@ def test_numerical_gradient_of_some_elements_leaves_the_rest_nan():
     assert np.isnan(grad[[0, 2]]).all() and grad[1] == pytest.approx(4.0)
 
 
-def test_gradcheck_works_on_float64_copies_and_takes_constants():
+def test_gradcheck_works_on_copies_and_takes_constants():
     x = Tensor(np.array([0.3, -0.7], np.float32), requires_grad=True, name="x")
     assert gradcheck(lambda x, w: (ag.tanh(x) * w).sum(), [x, np.array([1.0, 2.0])])
     assert x.grad is None and x.dtype == np.float32
@@ -539,12 +541,16 @@ def test_the_taylor_verdict_reads_both_slopes_at_their_bounds(order, symmetric, 
     ([4, 1, 2], 1.0, None),  # so is a pair whose first remainder is at the floor
     ([1e-20, 1e-21], 1e-14, None)])
 def test_the_slope_is_read_above_the_rounding_floor(remainders, noise, order):
-    assert diagnostics._order(remainders, noise) == order
+    assert diagnostics._order(remainders, [noise] * len(remainders)) == order
 
 
 def test_the_rounding_floor_is_ten_times_the_median_of_the_last_five_remainders_or_the_noise():
-    assert diagnostics._floor([100.0, 1, 2, 3, 4, 5], 0.0) == 30.0
-    assert diagnostics._floor([1e-30] * 6, 1e-20) == 1e-20
+    assert diagnostics._floors([100.0, 1, 2, 3, 4, 5], 0.0, [1.0] * 6, 0.0) == [30.0] * 6
+    assert diagnostics._floors([1e-30] * 6, 1e-20, [1.0] * 6, 0.0) == [1e-20] * 6
+
+
+def test_the_rounding_floor_adds_the_gradients_own_rounding_at_each_step():
+    assert diagnostics._floors([1e-30] * 6, 1e-20, [1.0, 0.5, 0.25, 0, 0, 0], 4.0) == [4, 2, 1, 1e-20, 1e-20, 1e-20]
 
 
 def test_the_step_sweep_differences_one_element_for_steps_1e_1_to_1e_10():

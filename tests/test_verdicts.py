@@ -1,0 +1,132 @@
+"""No false verdict: checkers refuse settings that would make them lie, the reverse pass refuses a primitive's
+misshapen gradient, float32 is checked in float32, and the small untruths random programs found against torch."""
+
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Tensor, check_gradients, gradcheck
+from autograd.diagnostics import rounding_tolerance
+from lstm import LSTM, hand
+from lstm.problem import Problem
+
+
+def _square(x):
+    return (x * x).sum()
+
+
+def _wrong(x):
+    return [3 * x]  # the gradient of Σx² is 2x
+
+
+@pytest.mark.parametrize("setting", [{"atol": math.nan}, {"rtol": math.nan}, {"atol": math.inf}, {"atol": -1.0},
+                                     {"eps": 0.0}, {"eps": -1e-6}, {"eps": math.nan}, {"eps": "1e-6"},
+                                     {"rtol": True}])
+def test_gradcheck_refuses_a_tolerance_or_step_that_is_not_a_finite_positive_number(setting):
+    """atol=nan passed a wrong gradient (every comparison with NaN is False); eps=0 divided by zero."""
+    wrong = ag.Primitive("double", "2·", lambda x: 2 * x, (ag.Partial("3", lambda u, ans, x: 3 * u),))
+    name = next(iter(setting))
+    with pytest.raises(ValueError, match=f"^gradcheck: {name} must be a finite (positive|non-negative) number, got"):
+        gradcheck(lambda x: wrong(x).sum(), [Tensor(np.ones(2), requires_grad=True)], **setting)
+
+
+@pytest.mark.parametrize("setting", [{"tolerance": math.nan}, {"tolerance": -1e-8}, {"tolerance": math.inf},
+                                     {"fd_samples": 0}, {"fd_samples": 2.5}])
+def test_check_gradients_refuses_a_tolerance_that_is_not_finite_or_a_sample_count_that_is_not_positive(setting):
+    name = next(iter(setting))
+    with pytest.raises(ValueError, match=f"^check_gradients: {name} must be a"):
+        check_gradients(_square, [np.ones(2)], _wrong, **setting)
+
+
+@pytest.mark.parametrize("returned,expected", [
+    (lambda u, ans, x: np.ones(5), "has shape (5,), expected (2,)"),
+    (lambda u, ans, x: np.ones((3, 5)), "has shape (3, 5), expected (2,)"),
+    (lambda u, ans, x: np.ones((2, 1)), "has shape (2, 1), expected (2,)"),
+    (lambda u, ans, x: u.astype(complex), "has dtype complex128, expected float64"),
+])
+def test_the_reverse_pass_refuses_a_gradient_that_is_not_of_its_operands_shape_and_dtype(returned, expected):
+    """A vjp returning shape (5,) for a (2,) operand ended as x.grad of shape (5,)."""
+    bad = ag.Primitive("bad", "?", lambda x: x * 1.0, (ag.Partial("?", returned),))
+    x = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises((ValueError, TypeError), match=r"^bad: the gradient for operand 0 " + expected.replace(
+            "(", r"\(").replace(")", r"\)")):
+        bad(x).sum().backward()
+    assert x.grad is None
+
+
+def test_a_broadcast_gradient_is_still_summed_back_to_its_operand():
+    x = Tensor(np.ones(3), requires_grad=True)
+    ag.add(x, np.ones((4, 3))).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full(3, 4.0))
+
+
+def test_div_gives_the_denominators_gradient_where_the_product_of_upstream_and_result_overflows():
+    """1e300 / 1e150 with upstream 1e200: −u·ans/b overflowed to −inf; −u·(ans/b) is −1e200, as torch gives."""
+    a, b = Tensor(np.array([1e300]), requires_grad=True), Tensor(np.array([1e150]), requires_grad=True)
+    with np.errstate(over="raise"):
+        (a / b).backward(np.array([1e200]))
+    np.testing.assert_allclose(b.grad, [-1e200])
+    np.testing.assert_allclose(a.grad, [1e50])
+
+
+def test_log_softmax_over_a_zero_length_axis_is_empty_as_torch_returns():
+    x = Tensor(np.zeros((3, 0)), requires_grad=True)
+    with np.errstate(all="raise"):
+        y = ag.log_softmax(x, axis=-1)
+        y.sum().backward()
+    assert y.shape == (3, 0) and x.grad.shape == (3, 0)
+
+
+@pytest.mark.parametrize("make", [list, np.array])
+def test_an_index_changed_after_the_forward_moves_no_gradient(make):
+    x = Tensor(np.arange(4.0), requires_grad=True)
+    index = make([0, 1])
+    y = x[index]
+    z = ag.getitem(x, index=(index,))
+    index[0] = 3
+    (y.sum() + 10 * z.sum()).backward()
+    np.testing.assert_array_equal(x.grad, [11.0, 11.0, 0.0, 0.0])
+
+
+def test_from_stacked_adds_float32_biases_in_the_models_float64():
+    """As torch's .double() model: the two biases widened, then added (added in float32 it was one ulp off)."""
+    rng = np.random.default_rng(3)
+    weights = [rng.standard_normal(shape).astype(np.float32) for shape in ((8, 1), (8, 2), (8,), (8,))]
+    model = LSTM.from_stacked(*weights, dtype=np.float64)
+    _, _, bias_ih, bias_hh = weights
+    np.testing.assert_array_equal(model.to_stacked()[2], bias_ih.astype(np.float64) + bias_hh.astype(np.float64))
+
+
+# ---- float32, checked in float32 ------------------------------------------------------------------------------
+
+
+def test_check_gradients_runs_the_engine_in_float32_with_the_float_rule_and_labels_agree_with_verdicts():
+    """A right float32 hand read "0 passed, 14 failed" with rows labelled "FAIL: right"; the engine ran in
+    float64 only, so float32 was never tested."""
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    report = check_gradients(lambda x: ag.tanh(x).sum(), [x], lambda x: [1 - np.tanh(x) ** 2])
+    assert report.passed and report.dtype == "float32", report.format()
+    assert report.tolerance == rounding_tolerance(np.float32, 1 + 12)  # tanh, then a sum of 12 > 1e-6
+    assert "in float32" in report.header() and report.taylor.verdict == "right"
+    slightly = check_gradients(lambda x: ag.tanh(x).sum(), [x],
+                               lambda x: [(1 - np.tanh(x) ** 2) * (1 + 3 * report.tolerance)])
+    assert not slightly.passed
+    for row in slightly.inputs:
+        assert row.band not in ("right", "acceptable only in float32 or at a kink"), slightly.format()
+    assert ": beyond rounding, though small (" in slightly.diagnosis()[1]
+
+
+def test_a_float32_lstm_hand_passes_at_any_length_and_the_taylor_line_agrees():
+    """At T = 500 float32 rounding (9.1e-5) neared the fixed 1e-4; the rule grows with the computation."""
+    problem = Problem.random(3, 4, 2, 60, 0, np.float32)
+    tolerance = problem.tolerances()["hand"]
+    exact = hand.backward(*_arguments(problem.astype(np.float64)))
+    mine = hand.backward(*_arguments(problem))
+    worst = max(float((np.abs(mine[k] - exact[k]) / np.maximum(1, np.abs(exact[k]))).max()) for k in exact)
+    assert worst < tolerance / 4 and problem.astype(np.float64).tolerances()["hand"] == 1e-10
+
+
+def _arguments(problem):
+    return (problem.params, problem.xs, problem.h0, problem.c0, problem.dhs, problem.dh_T, problem.dc_T)
