@@ -49,6 +49,15 @@ def not_finite(arrays: dict[str, np.ndarray]) -> str | None:
     return f"{name} is not finite ({np.size(a) - np.isfinite(a).sum()} of its {np.size(a)} values){also}"
 
 
+def _descend(t: Tensor, step: np.ndarray) -> None:
+    """t.data −= step, in place, so that whoever holds the array sees the step; by assignment into a strided
+    view, where an in-place ufunc is what numpy 2.4 gets wrong for some float32 strides (docs/numpy-bug.md)."""
+    if t.data.flags.c_contiguous or t.data.flags.f_contiguous:
+        t.data -= step
+    else:
+        t.data[...] = t.data - step
+
+
 def _named(params: Parameters) -> dict[str, Tensor]:
     named = dict(params) if isinstance(params, dict) else {str(k): t for k, t in enumerate(params)}
     if not named:
@@ -171,7 +180,7 @@ class SGD(Optimizer):
                 v *= self.momentum
                 v += (1 - self.dampening) * g
             g = g + self.momentum * v if self.nesterov else v
-        t.data -= self.lr * g
+        _descend(t, self.lr * g)
 
 
 class Adam(Optimizer):
@@ -200,7 +209,7 @@ class Adam(Optimizer):
         correction1 = 1 - beta1**self.steps
         correction2 = 1 - beta2**self.steps
         denominator = np.sqrt(v) / np.sqrt(correction2) + self.eps
-        t.data -= (self.lr / correction1) * m / denominator
+        _descend(t, (self.lr / correction1) * m / denominator)
 
 
 class RMSprop(Optimizer):
@@ -233,6 +242,6 @@ class RMSprop(Optimizer):
             b = self._buffer("momentum_buffer", name)
             b *= self.momentum
             b += g / denominator
-            t.data -= self.lr * b
+            _descend(t, self.lr * b)
         else:
-            t.data -= self.lr * g / denominator
+            _descend(t, self.lr * g / denominator)
