@@ -48,11 +48,13 @@ class HandError(ValueError):
 
 @dataclass(frozen=True)
 class Hand:
-    """A hand-written backward and, where given, its forward; `source` names them in messages."""
+    """A hand-written backward and, where given, its forward; `source` names them in messages. With `relay`, they
+    run elsewhere (`lstm.isolated`: in a process of their own), and the layouts' calls of them are sent there."""
 
     backward: Callable[..., Any]
     forward: Callable[..., Any] | None
     source: str
+    relay: Callable[[str, str, Any], Any] | None = None  # (layout, method, its argument) → what the method returns
 
 
 @dataclass(frozen=True)
@@ -89,17 +91,42 @@ def _gate_blocks(order: str, hidden_size: int, holders: dict[str, tuple[str, ...
     return blocks
 
 
-def call(hand: Hand, role: str, fn: Callable[..., Any], *args: Any, hint: str = "") -> Any:
-    """Run the user's code on copies of the arrays (it may write into them); whatever it raises becomes one
-    line that names the function, the exception and the line of the user's file it came from (and `hint`)."""
-    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+def call(hand: Hand, role: str, fn: Callable[..., Any], args: dict[str, Any], hint: str = "") -> Any:
+    """Run the user's code on copies of `args` (by name). Whatever it raises, SystemExit and any BaseException but
+    Ctrl-C's included, becomes one line that names the function, the exception and the line of the user's file
+    it came from (and `hint`); so does an argument it modified in place, which the check could not trust."""
+    copies = {name: _copy(value) for name, value in args.items()}
     try:
-        return fn(*copies)
-    except Exception as error:  # the user's code may raise anything; the message names it
+        result = fn(*copies.values())
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # the user's code may raise anything, exit included; the message names it
         frames = traceback.extract_tb(error.__traceback__)
         where = next((f" ({os.path.basename(f.filename)}, line {f.lineno})" for f in reversed(frames)
-                      if f.filename != __file__), "")
-        raise HandError(f"{hand.source}: {role} raised {type(error).__name__}: {error}{where}{hint}") from None
+                      if os.path.dirname(f.filename) != os.path.dirname(__file__)), "")  # the user's, not ours
+        said = f": {error}" if str(error) else ""
+        raise HandError(f"{hand.source}: {role} raised {type(error).__name__}{said}{where}{hint}") from None
+    changed = next(filter(None, (_modified(name, args[name], copies[name]) for name in args)), None)
+    if changed:
+        raise HandError(f"{hand.source}: {role} modified its argument {changed} in place; work on a copy")
+    return result
+
+
+def _copy(value: Any) -> Any:
+    """An array, or a dict of them (params), copied."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _modified(name: str, given: Any, handed: Any) -> str | None:
+    """What of an argument the user's code changed in its copy: `name`, or `name['key']` for a dict's array."""
+    if isinstance(given, dict):
+        if given.keys() != handed.keys():
+            return name
+        return next(filter(None, (_modified(f"{name}[{key!r}]", item, handed[key]) for key, item in given.items())),
+                    None)
+    return name if isinstance(given, np.ndarray) and not np.array_equal(given, handed) else None
 
 
 def _array(value: Any, what: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -190,10 +217,17 @@ class Layout:
         raise NotImplementedError
 
     def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
-        raise NotImplementedError
+        """What the user's forward computes."""
+        return hand.relay(self.name, "run_forward", arrays) if hand.relay else self._run_forward(hand, arrays)
 
     def backward(self, hand: Hand, problem: Problem) -> Arrays:
         """The user's gradients by the layout's names (and any at intermediates by NodeName)."""
+        return hand.relay(self.name, "backward", problem) if hand.relay else self._backward(hand, problem)
+
+    def _run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+        raise NotImplementedError
+
+    def _backward(self, hand: Hand, problem: Problem) -> Arrays:
         raise NotImplementedError
 
     def require(self, hand: Hand) -> None:
@@ -217,16 +251,16 @@ class Own(Layout):
     def blocks(self, hidden_size: int) -> list[Block]:
         return [_whole(name, name) for name in self.inputs]
 
-    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+    def _run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
         params = {name: arrays[name] for name in NAMES}
-        result = call(hand, "forward", hand.forward, params, arrays["xs"], arrays["h0"], arrays["c0"],
-                      hint=self.forward_hint)
+        result = call(hand, "forward", hand.forward, {"params": params, "xs": arrays["xs"], "h0": arrays["h0"],
+                      "c0": arrays["c0"]}, hint=self.forward_hint)
         hs, _, c_T = _state_pair(hand, "forward", result, "(hs, (h_T, c_T))")
         return Outputs(np.asarray(hs), np.asarray(c_T))
 
-    def backward(self, hand: Hand, problem: Problem) -> Arrays:
-        given = call(hand, "backward", hand.backward, dict(problem.params), problem.xs, problem.h0, problem.c0,
-                     problem.dhs, problem.dh_T, problem.dc_T)
+    def _backward(self, hand: Hand, problem: Problem) -> Arrays:
+        given = call(hand, "backward", hand.backward, {"params": problem.params, "xs": problem.xs, "h0": problem.h0,
+                     "c0": problem.c0, "dhs": problem.dhs, "dh_T": problem.dh_T, "dc_T": problem.dc_T})
         return gradients(hand, "backward", given, self.shapes(problem), problem)
 
 
@@ -263,16 +297,16 @@ class PyTorch(Layout):
         return [*_gate_blocks(TORCH_ORDER, hidden_size, holders, columns=False), _whole("xs", "input"),
                 _whole("h0", "h_0"), _whole("c0", "c_0")]
 
-    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
-        result = call(hand, "forward", hand.forward, *(arrays[name] for name in self.inputs),
+    def _run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+        result = call(hand, "forward", hand.forward, {name: arrays[name] for name in self.inputs},
                       hint=self.forward_hint)
         output, _, c_n = _state_pair(hand, "forward", result, "(output, (h_n, c_n))")
         return Outputs(np.asarray(output), np.asarray(c_n))
 
-    def backward(self, hand: Hand, problem: Problem) -> Arrays:
+    def _backward(self, hand: Hand, problem: Problem) -> Arrays:
         arrays = self.arrays(problem)
-        given = call(hand, "backward", hand.backward, *(arrays[name] for name in self.inputs), problem.dhs,
-                     problem.dh_T, problem.dc_T)
+        given = call(hand, "backward", hand.backward, {**{name: arrays[name] for name in self.inputs},
+                     "d_output": problem.dhs, "d_h_n": problem.dh_T, "d_c_n": problem.dc_T})
         return gradients(hand, "backward", given, self.shapes(problem), problem)
 
 
@@ -312,18 +346,19 @@ class CS231n(Layout):
         if hand.forward is None:
             raise HandError(f"{hand.source}: the cs231n layout needs lstm_forward, whose cache lstm_backward reads")
 
-    def run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
+    def _run_forward(self, hand: Hand, arrays: Arrays) -> Outputs:
         return Outputs(np.asarray(self._forward(hand, arrays)[0]).transpose(1, 0, 2), None)
 
     def _forward(self, hand: Hand, arrays: Arrays) -> tuple[Any, Any]:
-        result = call(hand, "lstm_forward", hand.forward, *(arrays[name] for name in self.inputs))
+        result = call(hand, "lstm_forward", hand.forward, {name: arrays[name] for name in self.inputs})
         if not isinstance(result, Sequence) or len(result) != 2:
             raise HandError(f"{hand.source}: lstm_forward must return (h, cache); got {type(result).__name__}")
         return result[0], result[1]
 
-    def backward(self, hand: Hand, problem: Problem) -> Arrays:
+    def _backward(self, hand: Hand, problem: Problem) -> Arrays:
         _, cache = self._forward(hand, self.arrays(problem))
-        given = call(hand, "lstm_backward", hand.backward, problem.dhs.transpose(1, 0, 2), cache)
+        # the cache is the user's own, theirs to change
+        given = call(hand, "lstm_backward", lambda dh: hand.backward(dh, cache), {"dh": problem.dhs.transpose(1, 0, 2)})
         if not isinstance(given, Sequence) or len(given) != len(self.returns):
             got = f"{len(given)} values" if isinstance(given, Sequence) else type(given).__name__
             raise HandError(f"{hand.source}: lstm_backward must return ({', '.join(self.returns)}); got {got}")

@@ -54,10 +54,7 @@ def load(spec: str, layout: str = "own") -> Hand:
     """`FILE.py[:FUNCTION]` for the own and pytorch layouts (FUNCTION defaults to `backward`; the module's
     `forward`, when it has one, is checked too), `FILE.py` for cs231n (its lstm_forward and lstm_backward)."""
     _layout(layout)
-    path, function = spec, None
-    head, _, tail = spec.rpartition(":")
-    if head and tail.isidentifier():
-        path, function = head, tail
+    path, function = split_spec(spec)
     file = Path(path)
     if file.suffix != ".py":
         raise HandError(f"--hand takes FILE.py[:FUNCTION], got {spec!r}")
@@ -79,6 +76,12 @@ def load(spec: str, layout: str = "own") -> Hand:
     return Hand(backward, forward if callable(forward) else None, f"{file.name}:{function}")
 
 
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """`FILE.py[:FUNCTION]` as the file and the function it names (None when left off)."""
+    head, _, tail = spec.rpartition(":")
+    return (head, tail) if head and tail.isidentifier() else (spec, None)
+
+
 def _import(file: Path) -> ModuleType:
     """The file as a fresh module, its folder importable while it loads (it may import its neighbours)."""
     spec = importlib.util.spec_from_file_location(f"lstm_autograd_hand_{file.stem}", file)
@@ -87,8 +90,11 @@ def _import(file: Path) -> ModuleType:
     sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # the user's file may raise anything while it loads
-        raise HandError(f"{file.name} raised {type(error).__name__} while loading: {error}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # the user's file may raise anything while it loads, exit included
+        said = f": {error}" if str(error) else ""
+        raise HandError(f"{file.name} raised {type(error).__name__} while loading{said}") from None
     finally:
         sys.path.remove(folder)
     return module

@@ -15,7 +15,7 @@ from pathlib import Path
 import viz
 from audit import audit
 from autograd.files import check_destination, check_folder, load_npz
-from lstm import yours
+from lstm import isolated
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
 from lstm.hand import DERIVATION
@@ -94,8 +94,9 @@ def _compare_hand(args: argparse.Namespace) -> int:
     if args.bug is not None:
         raise ValueError("--bug switches a mistake into this library's backward; with --hand, yours is checked")
     layout = args.layout or "own"
-    report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
-                     hand=yours.load(args.hand, layout), layout=layout)
+    with isolated.load(args.hand, layout) as hand:  # your code in a process of its own: the verdict is made here
+        report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
+                         hand=hand, layout=layout)
     print(report.to_json() if args.json else report.format())
     return 0 if report.passed else 1
 

@@ -304,3 +304,87 @@ def test_a_reader_that_leaves_early_gets_no_error(command):
                           stderr=subprocess.PIPE, text=True) as process:
         process.stdout.close()  # before the first write: that write, or the flush at exit, finds no reader
         assert process.wait(timeout=120) == 141 and process.stderr.read() == ""
+
+
+# ---- compare --hand: the verdict is the checker's alone ------------------------------------------------------
+
+EXAMPLES = ROOT / "docs" / "examples"
+
+
+def hand_file(folder: Path, *, loading: str = "", calling: str = "", returning: str = "grads") -> Path:
+    """A backward in a file of its own: lstm.hand's (right), with `loading` run as the file loads, `calling` in
+    each call before the gradients are made, and `returning` what it returns of them."""
+    path = folder / "mine.py"
+    path.write_text("\n".join([
+        "import os, signal, sys", "from lstm.hand import backward as right", "", "", "class Stop(BaseException):",
+        "    pass", "", "", loading, "", "", "def backward(params, xs, h0, c0, dhs, dh_T=None, dc_T=None):",
+        f"    {calling or 'pass'}", "    grads = right(params, xs, h0, c0, dhs, dh_T, dc_T)", f"    return {returning}",
+        ""]))
+    return path
+
+
+def compare_hand(path: Path, *options: str) -> subprocess.CompletedProcess:
+    """`lstm-autograd compare --hand` in a process of its own: whatever the file does cannot end the test run."""
+    return subprocess.run([sys.executable, "-m", "lstm_autograd", "compare", "--hand", str(path), *options],
+                          capture_output=True, text=True, cwd=path.parent, timeout=300)
+
+
+# what a backward's file does (as it loads, or in each call), and the one line that must say so
+HOSTILE = [
+    ({"loading": "sys.exit(0)"}, "mine.py raised SystemExit while loading: 0"),
+    ({"loading": "os._exit(0)"}, "mine.py exited with status 0 while loading"),
+    ({"loading": "raise Stop('no')"}, "mine.py raised Stop while loading: no"),
+    ({"calling": "sys.exit(0)"}, "mine.py:backward: backward raised SystemExit: 0 (mine.py, line 13)"),
+    ({"calling": "os._exit(0)"}, "mine.py:backward: backward exited with status 0 during the call"),
+    ({"calling": "os.kill(os.getpid(), signal.SIGKILL)"},
+     "mine.py:backward: backward was killed by signal 9 (SIGKILL) during the call"),
+    ({"calling": "raise Stop('no')"}, "mine.py:backward: backward raised Stop: no (mine.py, line 13)"),
+    ({"calling": "raise KeyboardInterrupt"}, "mine.py:backward: backward raised KeyboardInterrupt"),
+    ({"calling": "dhs[-1] += dh_T"}, "mine.py:backward: backward modified its argument dhs in place; work on a copy"),
+    ({"calling": "params['W_xi'][0, 0] = 0"},
+     "mine.py:backward: backward modified its argument params['W_xi'] in place; work on a copy"),
+    # a reply of its own making, which would exit the reader with status 0 as it is unpickled
+    ({"loading": "import pickle; real = pickle.dumps; pickle.dumps = lambda value, protocol: real(('ok', "
+                 "type('Exit', (), {'__reduce__': lambda self: (os._exit, (0,))})()), protocol)"},
+     "mine.py: its process sent back something other than arrays (posix._exit)"),
+]
+
+
+@pytest.mark.parametrize("file, expected", HOSTILE, ids=[" ".join(f"{k}: {v}" for k, v in file.items())[:60]
+                                                          for file, _ in HOSTILE])
+def test_a_hand_that_exits_kills_itself_raises_or_modifies_its_input_is_one_line(tmp_path, file, expected):
+    # before: sys.exit(0) and os._exit(0) exited 0 with no output; the rest ended in a traceback or a wrong verdict
+    run = compare_hand(hand_file(tmp_path, **file))
+    assert run.returncode == 2
+    assert_one_line_naming(run.returncode, run.stdout, run.stderr, f"lstm-autograd compare: error: {expected}")
+
+
+def test_a_cs231n_forward_that_exits_is_named(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text((EXAMPLES / "cs231n_lstm.py").read_text() + "\n\nright = lstm_forward\n\n\n"
+                    "def lstm_forward(x, h0, Wx, Wh, b):\n    os._exit(3)\n")
+    run = compare_hand(path, "--layout", "cs231n")
+    assert_one_line_naming(run.returncode, run.stdout, run.stderr,
+                           "mine.py: lstm_forward exited with status 3 during the call")
+
+
+FAKE = ["65 passed, 0 failed", "right: your gradients match the engine's"]
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_what_a_hand_prints_never_reaches_the_report(tmp_path, json_output):
+    """A backward that prints a passing report (as it loads and in every call, by print and straight to the file
+    descriptor) and returns a wrong gradient: the report, on standard output, is the checker's alone."""
+    fake = "\n".join(FAKE)
+    path = hand_file(tmp_path, loading=f"print({fake!r})",
+                     calling=f"print({fake!r}, flush=True); os.write(1, {fake.encode()!r}); sys.stdout.write({fake!r})",
+                     returning="{**grads, 'W_hf': grads['W_hf'] + 0.1}")
+    run = compare_hand(path, *(["--json"] if json_output else []))
+    assert run.returncode == 1
+    assert not any(line in run.stdout for line in FAKE), run.stdout
+    assert FAKE[0] in run.stderr  # the user's own output is not lost: it is on standard error
+    if json_output:
+        assert json.loads(run.stdout)["passed"] is False
+    else:
+        assert run.stdout.startswith("Your backward against the engine: mine.py:backward (layout own)\n")
+        assert run.stdout.rstrip().splitlines()[-1].startswith("WRONG: your backward, first at step t = ")

@@ -1,6 +1,7 @@
 """Your own backward against the engine: `compare --hand`, in the three layouts, with the bug zoo written in."""
 
 import functools
+import inspect
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import lstm.compare as compare_module
 from lstm import hand, yours
 from lstm.bugs import BUGS
 from lstm.compare import compare, run_engine
-from lstm.layouts import LAYOUTS
+from lstm.layouts import LAYOUTS, Hand, HandError
 from lstm.names import CELL_STATE, GATE, GATE_OF, HIDDEN_STATE
 from lstm.problem import Problem
 from lstm_autograd.cli import main
@@ -348,3 +349,82 @@ def test_the_pytorch_layout_is_torch_nn_lstms(path):
     for block in layout.blocks(problem.h0.shape[-1]):
         np.testing.assert_allclose(block.take(torch[block.array]), derivation[block.name], rtol=0, atol=1e-10,
                                    err_msg=block.label)
+
+
+# ---- nothing your code does can make, change or stop the verdict -------------------------------------------
+
+
+class Stop(BaseException):
+    """A BaseException of the user's own, which an `except Exception` lets through."""
+
+
+@pytest.mark.parametrize("raised, shown", [(SystemExit(0), "SystemExit: 0"), (SystemExit(), "SystemExit"),
+                                           (GeneratorExit(), "GeneratorExit"), (Stop("no"), "Stop: no")],
+                         ids=["exit-0", "exit", "generator-exit", "own-base-exception"])
+def test_a_base_exception_your_code_raises_is_one_line_naming_it(raised, shown):
+    def backward(*args):
+        raise raised
+
+    with pytest.raises(HandError) as caught:
+        compare(hand=backward)
+    line = str(caught.value)
+    assert line.startswith(f"{backward.__qualname__}: backward raised {shown} (test_yours.py, line ")
+    assert "\n" not in line
+
+    def interrupted(*args):  # Ctrl-C stays Ctrl-C
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(hand=interrupted)
+
+
+def test_a_file_that_exits_while_loading_is_one_line(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text("import sys\nsys.exit(0)\n")
+    with pytest.raises(HandError, match=r"^mine\.py raised SystemExit while loading: 0$"):
+        yours.load(str(path))
+
+
+def spoiled(function, statement):
+    """`function`, after which `statement` is run on the arguments it was handed (its result stays right)."""
+    signature = inspect.signature(function)
+
+    def spoiling(*args):
+        result = function(*args)
+        exec(statement, {"np": np}, dict(signature.bind(*args).arguments))
+        return result
+
+    return spoiling
+
+
+# (layout, the function, what it does to its arguments, the argument named)
+MUTATIONS = [
+    ("own", "backward", "params['W_hf'][0, 0] += 1", "params['W_hf']"),
+    ("own", "backward", "xs[0] = 0", "xs"),
+    ("own", "backward", "h0 += 1", "h0"),
+    ("own", "backward", "c0 *= 2", "c0"),
+    ("own", "backward", "dhs[-1] += dh_T", "dhs"),
+    ("own", "backward", "dh_T[...] = 0", "dh_T"),
+    ("own", "backward", "dc_T.fill(0)", "dc_T"),
+    ("own", "forward", "params['b_f'][:] = 0", "params['b_f']"),
+    ("pytorch", "backward", "weight_hh[4:8] = 0", "weight_hh"),
+    ("pytorch", "backward", "bias_ih += 1", "bias_ih"),
+    ("pytorch", "backward", "d_output[-1] += d_h_n", "d_output"),
+    ("pytorch", "forward", "input[0] = 0", "input"),
+    ("cs231n", "forward", "x[:, 0] = 0", "x"),
+    ("cs231n", "forward", "Wx *= 2", "Wx"),
+    ("cs231n", "backward", "dh[:, -1] = 0", "dh"),
+]
+
+
+@pytest.mark.parametrize("layout, function, statement, argument", MUTATIONS,
+                         ids=[f"{layout}-{function}-{argument}" for layout, function, _, argument in MUTATIONS])
+def test_a_function_that_modifies_an_argument_in_place_is_refused_naming_it(layout, function, statement, argument):
+    # before: the check ran on the modified arrays, and blamed step 0 or nothing
+    user = yours.load(str(FILES[layout]), layout)
+    functions = {"backward": user.backward, "forward": user.forward}
+    functions[function] = spoiled(functions[function], statement)
+    role = {"cs231n": f"lstm_{function}"}.get(layout, function)
+    with pytest.raises(HandError) as caught:
+        compare(hand=Hand(functions["backward"], functions["forward"], user.source), layout=layout)
+    assert str(caught.value) == f"{user.source}: {role} modified its argument {argument} in place; work on a copy"
