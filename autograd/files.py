@@ -1,6 +1,9 @@
 """Files: every write of the library goes beside its destination and is renamed there, so a crash never leaves
 half a file; .npz files read back with a clear error when they are missing, truncated or of another kind.
 
+As `cp`, `tee` and `dot -o` do, a symbolic link is followed (its target replaced, the link kept); a device node,
+FIFO or /dev/stdout is written to directly, as a stream; and `-` is standard output where the caller allows it.
+
 A new file gets the mode the umask gives (0644 under umask 022), as `open` would; a file written over keeps its
 own. Errors name the destination, never the hidden temporary file beside it, and the temporaries a killed writer
 left behind are removed on the next write to the same destination.
@@ -9,10 +12,12 @@ left behind are removed on the next write to the same destination.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -60,19 +65,45 @@ def _naming(error: OSError, path: Path) -> OSError:
     return named
 
 
-def check_destination(path: str | os.PathLike) -> Path:
+STDOUT = "-"
+# an open descriptor by name: written through the descriptor itself, so a `>>` or a pipe behind it is respected
+_DESCRIPTOR = re.compile(r"/dev/(?:std(?P<std>out|err)|fd/(?P<fd>\d+))|/proc/self/fd/(?P<proc>\d+)")
+
+
+def streamed(path: str | os.PathLike) -> bool:
+    """Whether `path` is written to directly rather than replaced: `-`, a descriptor's name (/dev/stdout), or a
+    character or block device or a FIFO (a symbolic link to one included)."""
+    if os.fspath(path) == STDOUT or _DESCRIPTOR.fullmatch(os.fspath(path)):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
+
+
+def check_destination(path: str | os.PathLike, *, stdout: bool = False) -> Path:
     """Refuse, before any work is done, a file path that cannot be written: an empty one, a folder, a folder
-    that does not exist or is not a folder, or one that refuses new files."""
+    that does not exist or is not a folder, or one that refuses new files; `-` unless `stdout` allows it."""
+    if os.fspath(path) == STDOUT:
+        if not stdout:
+            raise ValueError("- (standard output) cannot take this file; expected a file name")
+        return Path(path)
+    if streamed(path):
+        if not _DESCRIPTOR.fullmatch(os.fspath(path)) and not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, f"cannot write {path}: Permission denied")
+        return Path(path)
     path = _placed(path)
     _probe(path.parent, path)
     return path
 
 
 def _placed(path: str | os.PathLike) -> Path:
-    """`path` as a Path, refused when it is empty or a folder, or its folder is missing or not a folder."""
+    """`path` as a Path, refused when it is empty or a folder, or its folder is missing or not a folder; a
+    symbolic link stands for its target, which is the file replaced."""
     if not str(path):
         raise ValueError("an empty path; expected a file name")
-    path = Path(path)
+    path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; expected a file name")
     folder = path.parent
@@ -88,6 +119,8 @@ def check_folder(folder: str | os.PathLike) -> Path:
     cannot take new files."""
     if not str(folder):
         raise ValueError("an empty path; expected a folder")
+    if os.fspath(folder) == STDOUT:
+        raise ValueError("- (standard output) takes one file; expected a folder")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file; expected a folder")
@@ -125,7 +158,12 @@ def _create_beside(path: Path) -> tuple[int, str]:
 
 @contextmanager
 def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A binary file that becomes `path` only when the block ends without an error. Its folder must exist."""
+    """A binary file that becomes `path` only when the block ends without an error. Its folder must exist. A
+    symbolic link's target is the file replaced; `-`, a device, a FIFO or /dev/stdout is written to directly."""
+    if streamed(path):
+        with _stream(path) as file:
+            yield file
+        return
     path = _placed(path)
     remove_stale_temporaries(path)
     try:
@@ -137,6 +175,8 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as file:
             yield file
+            file.flush()
+            os.fsync(file.fileno())  # the data on disk before the name: a crash after the rename leaves it whole
         os.replace(temporary, path)
     except BaseException as error:
         with suppress(FileNotFoundError):
@@ -146,8 +186,40 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
         raise
 
 
+def _descriptor(name: str) -> int | None:
+    """The descriptor `-`, /dev/stdout, /dev/fd/N or /proc/self/fd/N names (None: another file)."""
+    match = _DESCRIPTOR.fullmatch(name)
+    if name == STDOUT or match and match["std"] == "out":
+        return 1
+    return None if not match else 2 if match["std"] else int(match["fd"] or match["proc"])
+
+
+def is_stdout(path: str | os.PathLike) -> bool:
+    """Whether `path` names standard output (`-`, /dev/stdout, /dev/fd/1): then it holds that file alone."""
+    return _descriptor(os.fspath(path)) == 1
+
+
+@contextmanager
+def _stream(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Standard output or error, an open descriptor by its name, or a device or FIFO opened for writing."""
+    number = _descriptor(os.fspath(path))
+    try:
+        if number in (1, 2):
+            stream = sys.stdout if number == 1 else sys.stderr
+            stream.flush()  # what was printed before comes first
+            yield stream.buffer
+            stream.buffer.flush()
+            return
+        with open(path, "wb") if number is None else os.fdopen(os.dup(number), "wb") as file:
+            yield file
+    except OSError as error:
+        raise _naming(error, Path(path)) from None
+
+
 def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
-    """Named arrays as .npz (no pickles), written atomically."""
+    """Named arrays as .npz (no pickles), written atomically (or to a device or FIFO directly)."""
+    if os.fspath(path) == STDOUT:
+        raise ValueError("an .npz archive is not written to - (standard output); expected a file name")
     with atomic_write(path) as file:
         np.savez(file, **arrays)
     return Path(path)

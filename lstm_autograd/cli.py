@@ -14,7 +14,7 @@ from pathlib import Path
 
 import viz
 from audit import audit
-from autograd.files import check_destination, check_folder, load_npz
+from autograd.files import check_destination, check_folder, is_stdout, load_npz
 from lstm import isolated
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
@@ -113,8 +113,14 @@ def cmd_render(args: argparse.Namespace) -> int:
         path, fmt = destination(args.output, args.format, args.gate)
         paths = [viz.write(viz.render_gate(args.gate, **options), path, fmt)]
     for path in paths:
-        print(f"wrote {path}")
+        _wrote(path)
     return 0
+
+
+def _wrote(path: str | os.PathLike) -> None:
+    """Say where a file went; nothing when it went to standard output, which holds the file alone."""
+    if not is_stdout(path):
+        print(f"wrote {path}")
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -124,7 +130,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                                 batch=args.batch, length=args.length, seed=args.seed, loss=args.loss,
                                 collapse=args.collapse,
                                 derivation=None if args.bug is None else find(args.bug).derivation)
-    print(f"wrote {explorer.save(args.output)}")
+    _wrote(explorer.save(args.output))
     return 0
 
 
@@ -169,11 +175,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = train_settings(args)
     check_memory(0, settings.hidden_size, settings.batch, settings.length)
     if args.log:
-        check_destination(args.log)
+        check_destination(args.log, stdout=True)
     if args.plot:
         plots.pyplot()  # before training, not after: a missing matplotlib should not cost a run
         check_folder(args.plot)
     result = train(settings, checkpoint=args.checkpoint, resume=args.resume, every=args.every, quiet=args.quiet)
+    said = sys.stderr if args.log and is_stdout(args.log) else sys.stdout  # the record alone on stdout
     if args.log:
         reproduce.write_record(args.log, result, args.command_line)
     if not args.quiet:
@@ -184,11 +191,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             ran = f"{result['steps_run']} steps" + (f" (from step {start} to {result['steps']})" if start else "")
         solved = " (solved)" if result["held_out"].get("solved") else ""
         print(f"{settings.task}: {ran} in {result['seconds']:.1f} s; final batch loss {result['train_loss']:.5f}; "
-              f"held-out loss {result['test_loss']:.5f}{solved}")
+              f"held-out loss {result['test_loss']:.5f}{solved}", file=said)
     if args.plot:
         for path in plots.training_figures(result["trainer"], Trainer(settings), args.plot):
             if not args.quiet:
-                print(f"wrote {path}")
+                print(f"wrote {path}", file=said)
     return 0
 
 

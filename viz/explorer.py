@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.files import atomic_write, check_destination
+from autograd.files import atomic_write, check_destination, streamed
 from autograd.graph import walk
 from viz import explorer_layout as lay
 from viz.graph import GRADIENT_SCALE, KINDS, NOT_FINITE, Describe, Kinds, Node, gradient_colour, plain
@@ -99,9 +99,9 @@ class Explorer:
 
 def page_destination(path: str | os.PathLike) -> Path:
     """Where a page can go, refused before any work otherwise: a file named .html or .htm (a page is HTML; one
-    named x.svg would open as a broken picture) whose folder exists and takes new files."""
-    path = check_destination(path)
-    if path.suffix.lower() not in (".html", ".htm"):
+    named x.svg would open as a broken picture) whose folder exists and takes new files; or `-`, a device or FIFO."""
+    path = check_destination(path, stdout=True)
+    if not streamed(path) and path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"explore: the page is HTML; give a file name ending in .html, got {path}")
     return path
 

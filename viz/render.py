@@ -14,7 +14,7 @@ from pathlib import Path
 
 import graphviz
 
-from autograd.files import atomic_write, check_destination, check_folder
+from autograd.files import STDOUT, atomic_write, check_destination, check_folder
 from viz import svg
 
 FORMATS = ("svg", "png", "dot")
@@ -140,9 +140,12 @@ def destination(path: str | os.PathLike, fmt: str | None = None, name: str = "pi
     """Where and in which format a picture called `name` goes; refused before any work when it cannot be
     written there (an empty path, a folder, a folder that does not exist, a format its extension contradicts)."""
     fmt = output_format(path, fmt)
+    if os.fspath(path) == STDOUT and fmt == "png":
+        raise ValueError("render: a png is binary and not written to - (standard output); give a file name, or "
+                         "--format svg or dot")
     if str(path) and Path(path).is_dir():
         raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {Path(path) / name}.{fmt}")
-    return check_destination(path), fmt
+    return check_destination(path, stdout=True), fmt
 
 
 def prepare_folder(folder: str | os.PathLike) -> Path:
