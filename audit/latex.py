@@ -267,10 +267,15 @@ class Parsed:
 CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
+MAX_POWER = 32  # a whole power is evaluated as that many products: (q)^{99999999} would never end
+MAX_NESTING = 50  # groups and functions inside each other; deeper is no derivation, and would exhaust the stack
+
+
 class _Parser:
     def __init__(self, text: str):
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
         self.end = len(text)
         self.notes: list[tuple[str, int]] = []
 
@@ -358,7 +363,7 @@ class _Parser:
         if text in ("T", "\\top", "\\intercal", "\\mathsf{T}", "\\mathrm{T}"):
             return Transpose(base)
         if text.isdecimal() and int(text) > 0:
-            return Power(base, int(text))
+            return Power(base, _exponent(text, caret.column))
         raise ReadError(f"the superscript {text!r} is not read (only ^T, ^\\top and whole powers such as ^2)",
                         caret.column)
 
@@ -382,6 +387,16 @@ class _Parser:
         token = self.peek()
         if token is None:
             raise ReadError("the formula ends too early", self.end)
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise ReadError(f"nested more than {MAX_NESTING} deep (groups and functions inside each other)",
+                                token.column)
+            return self._atom(token)
+        finally:
+            self.depth -= 1
+
+    def _atom(self, token: Token) -> Expr:
         if token.kind == "number":
             self.take()
             return Number(float(token.text))
@@ -461,7 +476,7 @@ class _Parser:
             if text == "\\prime":
                 derivative = True
             elif text.isdecimal() and int(text) > 0:
-                exponent = int(text)
+                exponent = _exponent(text, token.column)
             else:
                 raise ReadError(f"\\{token.text}^{text} is not read (only powers such as \\tanh^2)", token.column)
         if self.peek() is None:
@@ -480,6 +495,12 @@ def _flat(e: Expr, kind: type) -> tuple[Expr, ...]:
 def _normal_subscript(text: str) -> str:
     """x_{i} → x_i inside a subscript, so W_{x_i} and W_{x_{i}} are one symbol."""
     return re.sub(r"_\{(.)\}", r"_\1", text)
+
+
+def _exponent(text: str, column: int) -> int:
+    if len(text) > 3 or int(text) > MAX_POWER:
+        raise ReadError(f"the power {text} is beyond what the audit evaluates (at most {MAX_POWER})", column)
+    return int(text)
 
 
 def parse(text: str) -> Parsed:

@@ -93,6 +93,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+MAX_BYTES = 4 * 2**20  # the seed derivation is 12 KB; a larger file is not a derivation to read line by line
+
+
 def audit_text(text: str, name: str = "<text>", seed: int = 0, points: int = 3) -> Report:
     """Audit a derivation given as markdown text."""
     document = read(text)
@@ -111,8 +114,12 @@ def audit(path: str | Path, seed: int = 0, points: int = 3) -> Report:
     if path.suffix.lower() not in MARKDOWN:
         raise ValueError(f"{path}: expected a markdown file ({', '.join(MARKDOWN)}), got "
                          f"{repr(path.suffix) if path.suffix else 'no extension'}")
+    with path.open("rb") as file:  # at most MAX_BYTES, so a link to /dev/zero cannot read forever
+        data = file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_BYTES // 2**20} MiB; expected a markdown derivation")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text; expected a markdown derivation") from None
     if not text.strip():

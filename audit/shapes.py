@@ -180,8 +180,7 @@ def infer(document: Document, vectors: str = "column") -> Shapes:
         for p in section.partials:
             for name in [p.nabla.var.name, p.nabla.of.name, *(n.name for side in p.sides for n in _names(side))]:
                 inference.symbol(name, s)
-    roots = sorted({inference.dims.find(d) for d in range(len(inference.dims.parent))})
-    size = {root: 3 + n for n, root in enumerate(roots)}
+    size = _sizes(inference)
     shapes = {}
     named: dict[int, str] = {}  # a size → the first vector of the document that has it, to name it in reports
     for k, t in inference.types.items():
@@ -190,6 +189,25 @@ def infer(document: Document, vectors: str = "column") -> Shapes:
             named.setdefault(n[0], inference.names.get(k, k[1]))
         shapes[k] = {"scalar": (1, 1), "column": (n[0], 1), "row": (1, n[0])}.get(t.kind, tuple(n))
     return Shapes(shapes, {name: n for n, name in sorted(named.items())}, misfits)
+
+
+def _sizes(inference: _Inference) -> dict[int, int]:
+    """A distinct size ≥ 3 for every root dimension a section can see: the shared symbols' (subscripted, so
+    alike across sections) first, then each section's own, which may repeat from section to section (each is
+    checked alone), so that sizes, and the audit's work, do not grow with the number of sections."""
+    find = inference.dims.find
+    shared = sorted({find(d) for k, t in inference.types.items() if k[0] is None for d in t.dims})
+    size = {root: 3 + n for n, root in enumerate(shared)}
+    local: dict[int, list[int]] = {}
+    for k, t in inference.types.items():
+        if k[0] is not None:
+            local.setdefault(k[0], []).extend(r for r in map(find, t.dims) if r not in size)
+    for roots in local.values():
+        for n, root in enumerate(dict.fromkeys(roots)):
+            size.setdefault(root, 3 + len(shared) + n)
+    for d in range(len(inference.dims.parent)):  # a dimension no symbol holds any more (a definition set aside)
+        size.setdefault(find(d), 3 + len(size))
+    return size
 
 
 def _names(e: Expr) -> list[Symbol]:

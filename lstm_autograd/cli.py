@@ -390,6 +390,12 @@ def _message(error: BaseException, command: str) -> str:
     return str(error).removeprefix(f"{command}: ")
 
 
+SIZES = "reduce the sizes: --hidden-size, --input-size, --batch or --length"
+MEMORY_ADVICE = {"audit": "audit a smaller derivation, or fewer --points",
+                 "bench": "run fewer or smaller cases (see --help)",
+                 "train": "reduce --hidden-size, --batch or --length"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:  # a mistake in the options, or --help: argparse exits; here main returns its status instead
@@ -407,8 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TooLarge as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
     except MemoryError as error:  # what the estimate let through
-        print(f"{prog}: error: out of memory ({error or 'no detail'}); reduce the sizes: --hidden-size, "
-              "--input-size, --batch or --length", file=sys.stderr)
+        print(f"{prog}: error: out of memory ({error or 'no detail'}); {MEMORY_ADVICE.get(args.command, SIZES)}",
+              file=sys.stderr)
     except BrokenPipeError:  # the reader left (`| head`) with what it wanted: nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
         return 128 + 13  # as a program killed by SIGPIPE, like the shell's own tools

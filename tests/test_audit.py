@@ -11,7 +11,9 @@ from mutations import corrected, every_mutation
 
 import autograd
 from audit import audit, audit_text
+from audit.document import read
 from audit.latex import ReadError, parse
+from audit.shapes import infer
 from autograd import ops
 from lstm_autograd.cli import main
 
@@ -292,3 +294,30 @@ def test_the_docs_show_the_real_output_on_the_seed(page, options):
     assert block, f"{page} shows {command}"
     text = audit(SEED_PATH).format(problems=bool(options)).replace(str(SEED_PATH), "docs/lstm-cell-partials.md")
     assert block.group(1).strip() == text.strip()
+
+
+@pytest.mark.parametrize("formula,reason", [
+    ("r = (q)^{1000}", "the power 1000 is beyond what the audit evaluates (at most 32)"),
+    ("r = \\tanh^{99999999}(q)", "the power 99999999 is beyond what the audit evaluates (at most 32)"),
+    ("r = " + "{" * 200 + "q" + "}" * 200, "nested more than 50 deep"),
+    ("r = " + "\\tanh(" * 2000 + "q" + ")" * 2000, "nested more than 50 deep"),
+])
+def test_a_formula_past_the_limits_is_unreadable_on_its_line_not_a_hang_or_a_recursion_error(formula, reason):
+    """(q)^{99999999} hung (evaluated as that many products); 200 braces ended in 'maximum recursion depth'."""
+    with pytest.raises(ReadError, match=re.escape(reason)):
+        parse(formula)
+    report = audit_text(f"# s\n\n${formula}$\n\n$\\nabla_q p = 1$\n")
+    assert any(f.line == 3 and f.verdict == "unreadable" and reason in f.message for f in report.findings)
+
+
+def test_the_sizes_and_so_the_work_do_not_grow_with_the_number_of_sections():
+    """2,000 short sections took 195 s: every section's own p, q, v got a size of its own, 3 to 6,002."""
+    text = "".join(f"# s{i}\n\n$p = q + v$\n\n$\\nabla_q p = 1$\n\n" for i in range(60))
+    assert max(infer(read(text)).shapes.values(), key=max) == (3, 1)
+
+
+def test_a_file_larger_than_a_derivation_is_refused_without_reading_it_all(tmp_path):
+    """A .md linking to /dev/zero read forever."""
+    (tmp_path / "zero.md").symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match=r"zero\.md: larger than 4 MiB; expected a markdown derivation"):
+        audit(tmp_path / "zero.md")

@@ -228,6 +228,9 @@ def test_memory_the_estimate_let_through_is_one_line_naming_the_options(monkeypa
     assert capsys.readouterr().err == (
         "lstm-autograd compare: error: out of memory (Unable to allocate 74.5 GiB for an array with shape (100000, "
         "100000)); reduce the sizes: --hidden-size, --input-size, --batch or --length\n")
+    monkeypatch.setattr(cli, "audit", allocation_failed)
+    assert main(["audit", "docs/lstm-cell-partials.md"]) == 2  # it advised --hidden-size, which audit has not
+    assert capsys.readouterr().err.endswith("); audit a smaller derivation, or fewer --points\n")
 
 
 def test_an_interrupted_command_says_so_in_one_line(monkeypatch, capsys):
