@@ -9,7 +9,14 @@ steps read the same tensor twice, results feed several later steps, some results
 
 Values stay in safe domains by construction: the generator evaluates each step as it writes it and keeps only
 steps whose values are moderate, so `log` sees values of at least 0.25, a divisor is at least 0.5 from 0 and
-`exp` sees at most 2.
+`exp` sees at most 2. Indices repeat elements, mask with booleans and step backwards; some tensors have a
+zero-length axis, go through elementwise steps and are summed over it. A 3-D operand of matmul (numpy's batched
+matmul, batch axes broadcasting) must be refused: `refused(lambda: a @ b)` holds the engine's message.
+
+One program in ten is *extreme*: its leaves hold values at the edge of the dtype's range (±1e150 to 1e300 and
+1e-300 in float64, sigmoid and tanh at ±1000, exp near 690, big over big, big times tiny), each read by one
+step, after which only steps whose partials are at most about 1 in size follow, so every gradient stays finite.
+Finite differences mean nothing there; torch is their gradients' reference.
 
 `Program.source` is Python, and `run_engine` executes exactly that text, so what a failure prints is what ran.
 `Program.values`, `Program.loss` (numpy, float64) and `run_torch` evaluate the same steps without the engine. For
@@ -39,6 +46,10 @@ LIMIT = 30.0  # largest magnitude of any value inside a program
 LOSS_LIMIT = np.inf  # the loss's own steps are never refused: they sum values that are within LIMIT
 MAX_SIZE = 36  # most elements of any value
 LOG_FLOOR, DIVISOR_FLOOR, EXP_CEILING = 0.25, 0.5, 2.0
+EXTREME_SHARE = 0.1
+# per dtype: big and tiny values' decimal exponents, exp's ceiling, the largest value;
+# headroom of 1e4 or more under the dtype's largest float, for the gradients' sums over fan-out and broadcasting
+EXTREME = {np.float64: ((150, 300), (-300, -250), 690.0, 1e303), np.float32: ((15, 33), (-37, -30), 75.0, 1e36)}
 
 
 # ---- the numpy meaning of each primitive: the generator's and the finite differences' reference ----------
@@ -49,6 +60,11 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # e^1000 is inf, and 1/(1 + inf) is exactly 0
+        return 1 / (1 + np.exp(-x))
+
+
 NUMPY: dict[str, Callable[..., np.ndarray]] = {
     "add": lambda *xs: functools.reduce(np.add, xs),
     "sub": np.subtract,
@@ -56,7 +72,7 @@ NUMPY: dict[str, Callable[..., np.ndarray]] = {
     "hadamard": np.multiply,
     "div": np.divide,
     "matmul": np.matmul,
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "sigmoid": lambda x: _sigmoid(x),
     "tanh": np.tanh,
     "exp": np.exp,
     "log": np.log,
@@ -106,6 +122,8 @@ class Program:
     outputs: tuple[str, ...]  # the results the loss reads
     target: str  # backward starts here
     upstream: str | None  # the constant passed as `target.backward(g)`; None: a one-element loss
+    refusals: dict[str, tuple[str, str]]  # name → the operands of a matmul the engine must refuse (a 3-D one)
+    extreme: bool  # values at the edge of the dtype's range: torch, not finite differences, checks gradients
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -139,6 +157,7 @@ class Program:
                          f"name={leaf.name!r})")
         lines += [f"{name} = {text}" for name, text in self.declarations.items()]
         lines += [f"{step.out} = {self.expression(step)}" for step in self.steps]
+        lines += [f"{name} = refused(lambda: {a} @ {b})" for name, (a, b) in self.refusals.items()]
         lines.append(f"{self.target}.backward({self.upstream or ''})")
         return "\n".join(lines)
 
@@ -209,6 +228,8 @@ class Program:
     def features(self) -> set[str]:
         """What this program exercises, for a test that the generator covers what the fuzzer promises."""
         found = {"float32" if self.dtype == np.float32 else "float64"}
+        found |= {"batched matmul refused"} if self.refusals else set()
+        found |= {"extreme values"} | {f"extreme {step.op}" for step in self.steps} if self.extreme else set()
         uses = Counter(a for step in self.steps for a in step.args)
         tensors = self.tensors()
         for leaf in self.leaves:
@@ -257,8 +278,14 @@ def _step_features(program: Program, step: Step, tensors: set[str]) -> set[str]:
         found.add(f"matmul {ndims[0]}-D @ {ndims[1]}-D")
     if step.op in ("sum", "mean"):
         axis = params.get("axis")
-        found.add(f"{step.op} axis {'None' if axis is None else type(axis).__name__}"
-                  f"{' keepdims' if params.get('keepdims') else ''}")
+        keep = " keepdims" if params.get("keepdims") else ""
+        found.add(f"{step.op} axis {'None' if axis is None else type(axis).__name__}{keep}")
+        shape = _shape(program, args[0])
+        for n in sorted({shape[a] for a in np.atleast_1d(axis)} if axis is not None and shape else ()):
+            found |= {f"{step.op} over an axis of size {n}{keep}"} if n < 2 else set()
+        found |= {f"{step.op} of a zero-size tensor"} if 0 in shape else set()
+    if step.op in ("add", "sub", "hadamard", "div", "sigmoid", "tanh", "exp", "neg") and 0 in step.shape:
+        found.add("zero-length axis through an elementwise op")
     if step.op == "transpose":
         axes = params.get("axes")
         if axes is not None and any(a < 0 for a in axes):
@@ -270,9 +297,18 @@ def _step_features(program: Program, step: Step, tensors: set[str]) -> set[str]:
         picked = np.arange(np.prod(_shape(program, args[0]), dtype=int)).reshape(_shape(program, args[0]))
         if len(np.unique(picked[params["index"]])) < picked[params["index"]].size:
             found.add("index repeating an element")
+        backwards = any(isinstance(item, slice) and (item.step or 1) < 0 for item in items)
+        masks = [item for item in items if isinstance(item, np.ndarray) and item.dtype == bool]
+        arrays = [item for item in items if isinstance(item, np.ndarray) and item.dtype != bool]
         for item in items:
             found |= {"integer index"} if isinstance(item, int) else set()
             found |= {"slice with a step"} if isinstance(item, slice) and item.step not in (None, 1) else set()
+        found |= {"slice with a negative step"} if backwards else set()
+        found |= {"boolean mask"} if masks else set()
+        found |= {"boolean mask of 2 or more axes"} if any(m.ndim >= 2 for m in masks) else set()
+        found |= {"boolean mask with an integer array"} if masks and arrays else set()
+        found |= {"negative step with a mask or an integer array"} if backwards and (masks or arrays) else set()
+        found |= {"index picking nothing"} if 0 in step.shape else set()
     if step.op in ("concat", "stack") and len(args) == 3:
         found.add(f"{step.op} of three operands")
     if step.op in ("concat", "stack", "log_softmax") and params.get("axis", 0) < 0:
@@ -328,7 +364,7 @@ class EngineRun:
 def run_engine(program: Program) -> EngineRun:
     """Execute the program's source with the engine."""
     source = program.source()
-    namespace: dict[str, Any] = {"np": np, "ag": ag, "Tensor": Tensor}
+    namespace: dict[str, Any] = {"np": np, "ag": ag, "Tensor": Tensor, "refused": refused}
     try:
         exec(compile(source, f"<fuzz program {program.seed}>", "exec"), namespace)
     except Exception as error:  # the fuzzer reports whatever the engine raises, with the line
@@ -339,6 +375,15 @@ def run_engine(program: Program) -> EngineRun:
             tb = tb.tb_next
         return EngineRun(namespace, error, line)
     return EngineRun(namespace, None, None)
+
+
+def refused(call: Callable[[], Any]) -> str | None:
+    """The message of the ValueError call() raises; None when it raises none."""
+    try:
+        call()
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def run_torch(program: Program) -> dict[str, np.ndarray | None]:
@@ -374,8 +419,9 @@ def _torch_reduce(name: str) -> Callable[..., Any]:
 
 def _torch_getitem(torch: Any, x: Any, index: Any) -> Any:
     # numpy's meaning of any index, whatever torch's own indexing makes of it: gather by flat position
-    positions = np.arange(x.numel()).reshape(tuple(x.shape))[index]
-    return x.reshape(-1)[torch.tensor(np.asarray(positions).tolist())]
+    positions = np.asarray(np.arange(x.numel()).reshape(tuple(x.shape))[index])
+    flat = torch.tensor(positions.reshape(-1).tolist(), dtype=torch.long)  # typed: it may be empty
+    return x.reshape(-1)[flat].reshape(positions.shape)
 
 
 def _torch_ops(torch: Any) -> dict[str, Callable[..., Any]]:
@@ -433,6 +479,9 @@ class _Writer:
         self.seed = seed
         self.rng = random.Random(seed)
         self.dtype = np.float32 if self.rng.random() < 0.3 else np.float64
+        self.extreme = self.rng.random() < EXTREME_SHARE
+        self.limit = EXTREME[self.dtype][3] if self.extreme else LIMIT
+        self.refusals: dict[str, tuple[str, str]] = {}
         self.leaves: list[Leaf] = []
         self.constants: dict[str, Any] = {}
         self.declarations: dict[str, str] = {}
@@ -449,20 +498,25 @@ class _Writer:
             self.leaf(self.shape())
         proposals = [self.elementwise, self.elementwise, self.chain, self.unary, self.matmul, self.exp,
                      self.log, self.div, self.reduce, self.reshape, self.transpose, self.getitem, self.concat,
-                     self.stack, self.log_softmax]
+                     self.stack, self.log_softmax, self.empty]
+        if self.extreme:  # then steps whose partials are at most about 1: no gradient grows past the dtype's range
+            proposals = [self.extreme_step] * 4 + [self.chain, self.unary, self.reduce, self.reshape, self.transpose,
+                                                   self.getitem, self.concat, self.stack, self.log_softmax]
         for _ in range(rng.randrange(3, 9)):
             for _attempt in range(20):
                 if self.attempt(proposals[rng.randrange(len(proposals))]):
                     break
         if rng.random() < 0.25:
             self.leaf(self.shape())  # declared and never used: its grad stays None
+        if rng.random() < 0.1:
+            self.attempt(self.batched_matmul)
         if not any(self.requires.values()):  # backward needs a leaf that requires grad
             x = self.pick()
             self.commit("hadamard", [x, self.leaf(self.values[x].shape, requires_grad=True)], form="operator",
                         limit=LOSS_LIMIT)
         outputs, target, upstream = self.loss()
         return Program(self.seed, self.dtype, self.leaves, self.constants, self.declarations, self.steps, outputs,
-                       target, upstream)
+                       target, upstream, self.refusals, self.extreme)
 
     def attempt(self, propose: Callable[[], Any]) -> bool:
         """Run one proposal; on rejection, forget the leaves, constants and steps it made."""
@@ -481,7 +535,7 @@ class _Writer:
     def loss(self) -> tuple[tuple[str, ...], str, str | None]:
         """Sum several outputs into the loss, or pass an upstream gradient to one: the outputs, target and g."""
         rng = self.rng
-        grads = [name for name in self.values if self.requires[name]]
+        grads = [name for name in self.values if self.requires[name] and self.values[name].size]
         sinks = [name for name in grads if self.uses[name] == 0 and name.startswith("v")] or grads
         outputs = sinks if rng.random() < 0.6 else rng.sample(sinks, min(len(sinks), rng.randrange(1, 4)))
         if rng.random() < 0.3:
@@ -661,11 +715,98 @@ class _Writer:
         ndim = self.values[x].ndim
         self.commit("log_softmax", [x], axis=self.rng.randrange(-ndim, ndim))
 
+    def empty(self) -> None:
+        """A tensor with a zero-length axis (a leaf, or an index picking nothing) through elementwise steps, then
+        summed over its zero-length axes into a tensor with elements (mean there would be NaN, with a warning)."""
+        rng = self.rng
+        x = self.pick(lambda v: v.ndim >= 1)
+        if x is None or rng.random() < 0.4:
+            shape = list(self.shape(ndim=rng.randrange(1, 4)))
+            shape[rng.randrange(len(shape))] = 0
+            e = self.leaf(tuple(shape))
+        else:
+            shape = self.values[x].shape
+            axis = rng.randrange(len(shape))
+            n = rng.randrange(shape[axis] + 1)
+            nothing = (slice(n, n), slice(n, n, -1), np.zeros(shape[axis], dtype=bool))[rng.randrange(3)]
+            e = self.commit("getitem", [x], form=self.form(), index=(*[slice(None)] * axis, nothing))
+        for _ in range(rng.randrange(3)):
+            op = ("sigmoid", "tanh", "exp", "neg", "add", "sub", "hadamard", "div")[rng.randrange(8)]
+            if op in ("sigmoid", "tanh", "exp", "neg"):
+                e = self.commit(op, [e], form=self.form() if op == "neg" else "call")
+                continue
+            stretched = tuple(1 if n == 0 else n for n in self.values[e].shape)[rng.randrange(2):]
+            partner = (self.number() if rng.random() < 0.3 else
+                       self.leaf(stretched, low=DIVISOR_FLOOR if op == "div" else None))  # it broadcasts over 0 rows
+            e = self.commit(op, [e, partner] if op == "div" or rng.random() < 0.5 else [partner, e], form=self.form())
+        shape = self.values[e].shape
+        zero, rest = [a for a, n in enumerate(shape) if n == 0], [a for a, n in enumerate(shape) if n]
+        if rest and rng.random() < 0.3:  # over axes with elements: the result is empty still, and no NaN
+            e = self.commit("mean", [e], form=self.form(), axis=rng.choice(rest), keepdims=rng.random() < 0.5)
+            shape = self.values[e].shape
+            zero = [a for a, n in enumerate(shape) if n == 0]
+        axis = (None if rng.random() < 0.2 else zero[0] - len(shape) * (rng.random() < 0.3) if len(zero) == 1
+                else tuple(zero))
+        self.commit("sum", [e], form=self.form(), axis=axis, keepdims=rng.random() < 0.5)
+
+    def batched_matmul(self) -> None:
+        """numpy's batched matmul (a 3-D operand, batch axes broadcasting), which the engine refuses by design."""
+        rng = self.rng
+        x = self.pick(lambda v: v.ndim in (2, 3)) or self.leaf(self.shape(ndim=3))
+        shape = self.values[x].shape
+        batch = (rng.choice((1, 2)),) if len(shape) == 2 else (rng.choice((1, shape[0])),)
+        left = rng.random() < 0.5
+        other_shape = (*batch, shape[-1], self.dim()) if left else (*batch, self.dim(), shape[-2])
+        other = self.array(other_shape, -1, 1) if rng.random() < 0.5 else self.leaf(other_shape)
+        a, b = (x, other) if left else (other, x)
+        np.matmul(self.value(a), self.value(b))  # numpy multiplies these
+        self.refusals[f"r{len(self.refusals)}"] = (a, b)
+
+    def extreme_step(self) -> None:
+        """One step on fresh leaves whose values take it to the edge of the dtype's range, its gradients finite."""
+        rng = self.rng
+
+        def leaf(shape: tuple[int, ...], *kinds: str) -> str:
+            values = [self.extreme_value(rng.choice(kinds)) for _ in range(int(np.prod(shape)))]
+            return self.leaf(shape, values=np.array(values).reshape(shape))
+
+        shape = self.shape()
+        kind = rng.randrange(8)
+        if kind == 0:
+            self.commit(("sigmoid", "tanh")[rng.randrange(2)], [leaf(shape, "saturating", "moderate")])
+        elif kind == 1:
+            self.commit("exp", [leaf(shape, "near exp's top", "moderate")])
+        elif kind == 2:  # big over big: a moderate ratio, whose gradient over the divisor is tiny
+            self.commit("div", [leaf(shape, "big"), leaf(shape, "big")], form=self.form())
+        elif kind == 3:
+            self.commit("hadamard", self.ordered([leaf(shape, "big"), leaf(shape, "tiny", "moderate")]),
+                        form=self.form())
+        elif kind == 4:  # gradients 1/x up to the dtype's largest values
+            self.commit("log", [leaf(shape, "positive big", "tiny")])
+        elif kind == 5 and shape:
+            self.commit("log_softmax", [leaf(shape, "saturating")], axis=rng.randrange(-len(shape), len(shape)))
+        elif kind == 6 and len(shape) in (1, 2):
+            self.commit("matmul", [leaf(shape, "big"), leaf((shape[-1],), "moderate")], form=self.form())
+        else:
+            self.commit(("add", "sub")[rng.randrange(2)], [leaf(shape, "big"), leaf(shape, "big", "tiny")],
+                        form=self.form())
+
+    def extreme_value(self, kind: str) -> float:
+        """One value of a kind: big, positive big, tiny (positive), moderate, saturating, near exp's top."""
+        rng = self.rng
+        big, tiny, ceiling, _ = EXTREME[self.dtype]
+        sign = 1 if kind in ("positive big", "tiny") else rng.choice((-1, 1))
+        if kind in ("big", "positive big", "tiny"):
+            exponent = rng.randrange(*(tiny if kind == "tiny" else big))
+            return sign * float(f"{rng.uniform(1, 9.99):.2f}e{exponent}")  # printed exactly
+        low, high = {"moderate": (0.5, 2), "saturating": (100, 1000), "near exp's top": (ceiling - 10, ceiling)}[kind]
+        return sign * round(rng.uniform(low, high), 2)
+
     # -- operands ---------------------------------------------------------------------------------------------
 
     def pick(self, fits: Callable[[np.ndarray], bool] = lambda v: True) -> Any:
         """An existing tensor that fits (None if none does); tensors already read are likelier (fan-out)."""
-        names = [name for name, value in self.values.items() if fits(value)]
+        names = [name for name, value in self.values.items() if value.size and fits(value)]  # empties: empty()
         if not names:
             return None
         return self.rng.choices(names, [1.0 + self.uses[name] for name in names])[0]
@@ -720,11 +861,13 @@ class _Writer:
 
     # -- leaves and constants ---------------------------------------------------------------------------------
 
-    def leaf(self, shape: tuple[int, ...], low: float | None = None, requires_grad: bool | None = None) -> str:
+    def leaf(self, shape: tuple[int, ...], low: float | None = None, requires_grad: bool | None = None,
+             values: np.ndarray | None = None) -> str:
         rng = self.rng
         name = f"x{len(self.leaves)}"
-        values = self.uniform(shape, -2, 2) if low is None else self.uniform(shape, low, 2, signed=True)
-        layout = "contiguous" if rng.random() < 0.4 else rng.choice(_layouts(shape))
+        if values is None:
+            values = self.uniform(shape, -2, 2) if low is None else self.uniform(shape, low, 2, signed=True)
+        layout = "contiguous" if rng.random() < 0.4 or 0 in shape else rng.choice(_layouts(shape))
         data, declaration = self.lay_out(values, layout)
         grad = rng.random() < 0.85 if requires_grad is None else requires_grad
         self.leaves.append(Leaf(name, data, declaration, layout, grad))
@@ -790,7 +933,9 @@ class _Writer:
                                   for i in range(len(shape)))]
             view, text = (lambda a: np.broadcast_to(a, shape)), f"np.broadcast_to({{}}, {shape!r})"
         array = np.array(stored, dtype=self.dtype, order="C")
-        return view(array), text.format(f"np.array({stored.tolist()!r}, dtype=np.{self.dtype.__name__})")
+        made = f"np.array({stored.tolist()!r}, dtype=np.{self.dtype.__name__})"
+        made = f"np.zeros({shape!r}, dtype=np.{self.dtype.__name__})" if not values.size else made  # [] loses shape
+        return view(array), text.format(made)
 
     # -- shapes and indices -----------------------------------------------------------------------------------
 
@@ -832,21 +977,28 @@ class _Writer:
         return shape
 
     def index(self, shape: tuple[int, ...]) -> Any:
-        """A numpy index: integers, slices with steps, integer arrays that repeat an element, `...`, None."""
+        """A numpy index: integers, slices with steps (backwards too), integer arrays that repeat an element,
+        boolean masks of one axis or of several, `...`, None."""
         rng = self.rng
         for _ in range(20):
             count = rng.randrange(1, len(shape) + 1)
             trailing = rng.random() < 0.2
             axes = shape[len(shape) - count:] if trailing else shape[:count]
             length, items = rng.randrange(1, 4), []
+            if count >= 2 and rng.random() < 0.15:  # one mask over two or three axes
+                covered = rng.randrange(2, count + 1)
+                items.append(self.mask(axes[:covered]))
+                axes = axes[covered:]
             for n in axes:
                 r = rng.random()
-                if r < 0.25:
+                if r < 0.2:
                     items.append(rng.randrange(-n, n))
-                elif r < 0.55:
+                elif r < 0.42:
                     items.append(self.slice(n))
-                elif r < 0.85 and sum(isinstance(i, np.ndarray) for i in items) < 2:
+                elif r < 0.64 and sum(isinstance(i, np.ndarray) for i in items) < 2:
                     items.append(self.index_array(n, length))
+                elif r < 0.85:
+                    items.append(self.mask((n,)))
                 else:
                     items.append(slice(None))
             if trailing:
@@ -854,7 +1006,10 @@ class _Writer:
             if rng.random() < 0.1:
                 items.insert(rng.randrange(len(items) + 1), None)
             index = tuple(items) if len(items) > 1 or rng.random() < 0.2 else items[0]
-            picked = np.empty(shape)[index]
+            try:
+                picked = np.empty(shape)[index]
+            except IndexError:  # a mask's and an integer array's lengths that do not broadcast
+                continue
             if picked.size and picked.ndim <= 3:
                 return index
         return 0
@@ -866,6 +1021,9 @@ class _Writer:
             step = (None, 1, 2, -1, -2)[rng.randrange(5)]
             if len(range(n)[slice(start, stop, step)]):
                 return slice(start, stop, step)
+
+    def mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.array([self.rng.random() < 0.6 for _ in range(int(np.prod(shape)))], dtype=bool).reshape(shape)
 
     def index_array(self, n: int, length: int) -> np.ndarray:
         """Integer positions on an axis of length n, mostly with one element twice (once perhaps as i − n)."""
@@ -886,17 +1044,19 @@ class _Writer:
         value = self.constants[name]
         return np.asarray(value, dtype=np.float64) if isinstance(value, np.ndarray) else float(value)
 
-    def commit(self, op: str, args: Sequence[str], form: str = "call", limit: float = LIMIT, **params: Any) -> str:
+    def commit(self, op: str, args: Sequence[str], form: str = "call", limit: float | None = None,
+               **params: Any) -> str:
         """Write the step if its value is moderate (else reject the proposal); return its output's name."""
         if not any(a in self.values for a in args):
             raise _Rejected  # only constants: the result would not be a Tensor
         if form == "operator" and op in OPERATORS and len(args) != 2:
             form = "call"
         try:
-            out = np.asarray(NUMPY[op](*(self.value(a) for a in args), **params), dtype=np.float64)
+            with np.errstate(all="ignore"):  # an overflow gives inf, refused below
+                out = np.asarray(NUMPY[op](*(self.value(a) for a in args), **params), dtype=np.float64)
         except (ValueError, IndexError):  # shapes that do not fit
             raise _Rejected from None
-        if not (1 <= out.size <= MAX_SIZE and out.ndim <= 3 and np.abs(out).max() <= limit):
+        if not (out.size <= MAX_SIZE and out.ndim <= 3 and np.all(np.abs(out) <= (limit or self.limit))):
             raise _Rejected
         name = f"v{len(self.steps)}"
         self.steps.append(Step(name, op, tuple(args), params, form, out.shape))

@@ -1,9 +1,11 @@
 """Differential fuzzing of the engine: thousands of random programs (tests/programs.py) over every primitive.
 
-Every leaf's gradient is checked against central finite differences of the program in numpy float64 always,
-and against torch when it is installed; on the way, every step's value, shape and dtype, and that backward
-leaves inputs alone. A failure names the seeds, says what went wrong and prints the program as the Python the
-engine ran. Run programs again with
+Every leaf's gradient is checked against central finite differences of the program in numpy float64 always
+(but in the extreme programs, whose values are at the edge of the dtype's range: there, only that it is finite),
+and against torch when it is installed; on the way, every step's value, shape and dtype, that backward leaves
+inputs alone, and that a batched matmul is refused with one line naming the op and both shapes. A failure
+names the seeds, says what went wrong and prints the program as the Python the engine ran. Run programs again
+with
 
     python tests/test_fuzz.py SEED [SEED ...]
 """
@@ -34,6 +36,10 @@ GRADIENT_TOLERANCE = {
 }
 # Values: |engine − numpy| ≤ TOL·max(1, max |numpy|) in each step.
 VALUE_TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
+# Extreme programs, against torch: |engine − torch| ≤ ATOL·max |torch| over the leaf + RTOL·|torch|, elementwise,
+# since the scale above (a sum of values up to 1e300) would excuse any tiny gradient; their values, relative to the
+# step's largest, plus the dtype's smallest normal number (float32 flushes what float64 still holds).
+EXTREME_TOLERANCE = {np.float64: (1e-13, 1e-12), np.float32: (5e-6, 1e-5)}
 
 program_of = functools.cache(generate)
 run_of = functools.cache(lambda seed: run_engine(program_of(seed)))  # one engine run serves both references
@@ -49,8 +55,12 @@ def problems(seed: int) -> list[str]:
     if run.error is not None:
         return [*found, f"the engine raised {type(run.error).__name__}: {run.error}\n      in: {run.failed_line}"]
     grads = run.gradients(program)
-    found += gradient_problems(program, grads, central_differences(program), "finite differences")
-    return found + ownership_problems(program, run.namespace, grads)
+    if program.extreme:  # finite differences of values near 1e300 mean nothing: torch checks these
+        found += [f"{name}.grad is not finite" for name, grad in grads.items()
+                  if isinstance(grad, np.ndarray) and not np.all(np.isfinite(grad))]
+    else:
+        found += gradient_problems(program, grads, central_differences(program), "finite differences")
+    return found + refusal_problems(program, run.namespace) + ownership_problems(program, run.namespace, grads)
 
 
 def torch_problems(seed: int) -> list[str]:
@@ -96,7 +106,9 @@ def forward_problems(program: Program, namespace: dict) -> list[str]:
         elif got.shape != step.shape or got.dtype != program.dtype:
             found = f"gave shape {got.shape} {got.dtype}; numpy gives {step.shape} {np.dtype(program.dtype)}"
         else:
-            excess = np.abs(got.data - want) - VALUE_TOLERANCE[program.dtype] * max(1.0, np.max(np.abs(want)))
+            largest = np.max(np.abs(want), initial=0.0)
+            excess = np.abs(got.data - want) - VALUE_TOLERANCE[program.dtype] * (
+                largest + np.finfo(program.dtype).tiny if program.extreme else max(1.0, largest))
             if np.all(excess <= 0):
                 continue
             worst = _worst(excess)
@@ -109,7 +121,7 @@ def gradient_problems(program: Program, grads: dict, reference: dict[str, np.nda
     """Each leaf's gradient: None exactly where the loss does not use the leaf or it does not require grad;
     elsewhere an array of the leaf's shape and the program's dtype, close to `reference`."""
     found, expected, size = [], program.expects_grad(), scale(program)
-    atol, rtol = GRADIENT_TOLERANCE[against][program.dtype]
+    atol, rtol = (EXTREME_TOLERANCE if program.extreme else GRADIENT_TOLERANCE[against])[program.dtype]
     for leaf in program.leaves:
         grad, name = grads[leaf.name], leaf.name
         if not expected[name]:
@@ -122,12 +134,24 @@ def gradient_problems(program: Program, grads: dict, reference: dict[str, np.nda
                          f"{np.dtype(program.dtype)}")
             continue
         want = reference[name]
+        size = np.max(np.abs(want), initial=0.0) if program.extreme else size
         excess = np.abs(grad - want) - (atol * size + rtol * np.abs(want))
         if not np.all(excess <= 0):  # NaN fails too
             worst = _worst(excess)
             found.append(f"{name}.grad{list(worst)}: engine {grad[worst]:.10g}, {against} {want[worst]:.10g} "
                          f"(scale {size:.3g}); all of {name}.grad, flat:\n      engine {_flat(grad)}\n"
                          f"      {against} {_flat(want)}")
+    return found
+
+
+def refusal_problems(program: Program, namespace: dict) -> list[str]:
+    """Each batched matmul refused with a ValueError of one line that names the op and both shapes."""
+    found = []
+    for name, (a, b) in program.refusals.items():
+        message, shapes = namespace[name], tuple(np.shape(namespace[x]) for x in (a, b))
+        if message is None or "\n" in message or not message.startswith(f"matmul: {shapes[0]} @ {shapes[1]}"):
+            found.append(f"{a} @ {b} with shapes {shapes}: expected a one-line ValueError 'matmul: "
+                         f"{shapes[0]} @ {shapes[1]}...', got {message!r}")
     return found
 
 
@@ -220,7 +244,15 @@ FEATURES = [
     *(f"matmul {a}-D @ {b}-D" for a in (1, 2) for b in (1, 2)),
     *(f"{op} axis {axis}" for op in ("sum", "mean") for axis in ("None", "int", "tuple", "int keepdims")),
     "transpose with negative axes", "transpose of 3-D with explicit axes",
-    "integer index", "slice with a step", "index repeating an element",
+    "integer index", "slice with a step", "index repeating an element", "slice with a negative step",
+    "boolean mask", "boolean mask of 2 or more axes", "boolean mask with an integer array",
+    "negative step with a mask or an integer array", "index picking nothing",
+    "zero-length axis through an elementwise op", "sum of a zero-size tensor", "mean of a zero-size tensor",
+    *(f"{op} over an axis of size {n}{keep}" for op in ("sum", "mean") for n in (0, 1) for keep in ("", " keepdims")
+      if (op, n) != ("mean", 0)),  # numpy's mean over no elements warns, and is NaN
+    "batched matmul refused", "extreme values",
+    *(f"extreme {op}" for op in ("sigmoid", "tanh", "exp", "div", "hadamard", "log", "log_softmax", "matmul", "add",
+                                 "sub", "sum", "mean", "getitem", "concat", "stack", "reshape", "transpose")),
     "concat of three operands", "stack of three operands",
     *(f"{op} along a negative axis" for op in ("concat", "stack", "log_softmax")),
     *(f"op {name}" for name in PRIMITIVES), *(f"call {name}" for name in PRIMITIVES),
