@@ -12,6 +12,7 @@ copy of the project (.mutation/tree), never into the sources.
     nice -n 10 python tests/mutation_score.py          # resumes where a stopped run stopped; --fresh starts over
     python tests/mutation_score.py --report           # the score by module, and the survivors not yet explained
     python tests/mutation_score.py --against tests/test_x.py::test_new   # survivors again, against new tests
+    nice python tests/mutation_score.py lstm/fused.py --suite tests/test_fused.py ...   # another file, its tests
 
 Verdicts go to .mutation/results.jsonl as they come. A kill is kept across runs (tests are only added; --fresh
 re-runs everything), survivors and timeouts are run again. Mutants declared equivalent in docs/testing.md (its
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
@@ -121,9 +121,14 @@ def _descendants(node: Any) -> list[Any]:
     return found
 
 
+def targets(only: list[str] = ()) -> list[Path]:
+    """Every module of the engine, or the modules named (graph, ops, ...) and the files given (lstm/fused.py)."""
+    engine = [path for path in sorted((ROOT / MUTATED).glob("*.py")) if not only or path.stem in only]
+    return engine + [ROOT / name for name in only if name.endswith(".py")]
+
+
 def all_mutants(only: list[str] = ()) -> list[Mutant]:
-    """Of every module of the engine, or of the modules named (graph, ops, ...)."""
-    return [m for path in sorted((ROOT / MUTATED).glob("*.py")) if not only or path.stem in only for m in mutants(path)]
+    return [m for path in targets(only) for m in mutants(path)]
 
 
 # ---- running pytest in a fork -----------------------------------------------------------------------------------
@@ -202,9 +207,9 @@ def copy_tree() -> None:
     subprocess.run(["git", "init", "-q"], cwd=TREE, check=True)
 
 
-def fingerprint() -> str:
-    """Of everything a test run reads: when it changes, which test executes which line is measured again."""
-    digest = hashlib.sha256()
+def fingerprint(suite: list[str] = ()) -> str:
+    """Of everything a test run reads, and the tests measured: when either changes, coverage is measured again."""
+    digest = hashlib.sha256("\n".join(suite).encode())
     for path in project_files():
         if path not in (Path(__file__).resolve(), DOCS):  # this script, and the page it reports to
             digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
@@ -227,11 +232,11 @@ class PerTest:
         self.seconds[report.nodeid] += report.duration
 
 
-def measure_coverage() -> dict:
-    """Run the whole suite once, unmutated, recording which test executes which line of the project (tests
-    included: a test reading a constant of the engine counts as using it) and how long each test takes."""
+def measure_coverage(suite: list[str]) -> dict:
+    """Run the suite (or the tests of `suite`) once, unmutated, recording which test executes which line of the
+    project (tests included: a test reading a constant of the engine counts as using it) and each test's time."""
 
-    measured_from = fingerprint()  # of the files the tree was copied from: one edited during the run is not in it
+    measured_from = fingerprint(suite)  # of the files the tree was copied from: one edited during the run is not
 
     def measure() -> int:
         import coverage
@@ -240,7 +245,7 @@ def measure_coverage() -> dict:
         cov = coverage.Coverage(data_file=None, source=[str(TREE)], omit=[str(TREE / "tests" / Path(__file__).name)])
         plugin = PerTest(cov)
         cov.start()
-        code = int(pytest.main(["-q", "-p", "no:cacheprovider", "--hypothesis-seed=0"], plugins=[plugin]))
+        code = int(pytest.main([*suite, "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0"], plugins=[plugin]))
         cov.stop()
         data = cov.get_data()
         lines = {str(Path(f).relative_to(TREE)): {line: sorted(c for c in contexts if c)
@@ -250,7 +255,7 @@ def measure_coverage() -> dict:
             COVERAGE.write_text(json.dumps({"fingerprint": measured_from, "lines": lines, "seconds": plugin.seconds}))
         return code
 
-    print("measuring which test executes which line (the whole suite, once)...", flush=True)
+    print(f"measuring which test executes which line ({' '.join(suite) or 'the whole suite'}, once)...", flush=True)
     code = in_fork(measure, 3 * 3600)
     if code != 0:
         sys.exit(f"the suite does not pass unmutated (pytest exit code {code}): see {WORK / 'last-run.log'}")
@@ -298,11 +303,9 @@ class Selection:
             # dict literal spread over lines is folded into one constant, with the line of the literal's start)
             self.readers[name] |= {(path, node.lineno), (path, statement_line)}
 
-    @functools.cached_property
-    def first_importer(self) -> str:
-        """The fastest test that runs any line of the engine, so imports it."""
-        engine = self.executed_by_any(f"{MUTATED}/")
-        return min(engine, key=lambda t: (self.seconds.get(t, 0.0), t))
+    def first_importer(self, path: str) -> str:
+        """The fastest test that runs any line of the file, so imports it."""
+        return min(self.executed_by_any(path), key=lambda t: (self.seconds.get(t, 0.0), t))
 
     def executed_by_any(self, prefix: str) -> set[str]:
         return {t for path, lines in self.lines.items() if path.startswith(prefix) for c in lines.values() for t in c}
@@ -327,7 +330,7 @@ class Selection:
         for name in _bound_names(top):
             for reader, line in self.readers[name]:
                 tests |= self.executed_by(reader, range(line, line + 1))
-        return tests | {self.first_importer}  # a mutant that breaks the import fails every test
+        return tests | {self.first_importer(path)}  # a mutant that breaks the import fails every test
 
 
 def _with_statement_lines(tree: ast.Module) -> list[tuple[ast.AST, int]]:
@@ -454,11 +457,11 @@ def rerun_survivors(only: list[str], tests: list[str]) -> None:
         record(mutant, run_mutant(mutant, tests, {}))
 
 
-def run(only: list[str]) -> None:
+def run(only: list[str], suite: list[str]) -> None:
     prepare()
     measured = json.loads(COVERAGE.read_text()) if COVERAGE.exists() else None
-    if measured is None or measured["fingerprint"] != fingerprint():
-        measured = measure_coverage()
+    if measured is None or measured["fingerprint"] != fingerprint(suite):
+        measured = measure_coverage(suite)
     results, selection, todo = load_results(), Selection(measured), all_mutants(only)
     unrun = read_as_equivalent(todo, declared_equivalent())  # a description names its file: whole modules suffice
     for n, mutant in enumerate(todo, 1):
@@ -492,8 +495,8 @@ def read_as_equivalent(every: list[Mutant], equivalent: dict[str, str]) -> set[s
     return {text for text in equivalent if described[text] == 1}
 
 
-def report() -> int:
-    results, equivalent, every = load_results(), declared_equivalent(), all_mutants()
+def report(only: list[str] = ()) -> int:
+    results, equivalent, every = load_results(), declared_equivalent(), all_mutants(only)
     unrun = read_as_equivalent(every, equivalent)
     by_module: dict[str, Counter] = defaultdict(Counter)
     unexplained, missing = [], 0
@@ -526,7 +529,8 @@ def report() -> int:
     if unexplained:
         print(f"\n{len(unexplained)} survivors are neither killed nor explained as equivalent:")
         print("\n".join(unexplained))
-    stale = set(equivalent) - {m.describe() for m in every}
+    files = {Path(m.path).name for m in every}  # rows of the other files are not this report's
+    stale = {text for text, label in equivalent.items() if label.split(":")[0] in files} - {m.describe() for m in every}
     if stale:
         print(f"\ndocs/testing.md explains {len(stale)} mutants the code no longer makes:\n" + "\n".join(sorted(stale)))
     return 1 if unexplained or missing or stale else 0
@@ -534,21 +538,24 @@ def report() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="only these modules of autograd/ (e.g. graph ops)")
+    parser.add_argument("modules", nargs="*", help="only these modules of autograd/ (e.g. graph ops), or these "
+                        "files (e.g. lstm/fused.py)")
+    parser.add_argument("--suite", nargs="+", default=[], metavar="TEST", help="measure which test executes which "
+                        "line over these tests only (default: the whole suite)")
     parser.add_argument("--fresh", action="store_true", help="forget every verdict and run all mutants again")
     parser.add_argument("--report", action="store_true", help="print the score and the unexplained survivors")
     parser.add_argument("--against", nargs="+", metavar="TEST", help="run the unexplained survivors again, "
                         "against these tests only (pytest node ids or files)")
     args = parser.parse_args()
     if args.report:
-        return report()
+        return report(args.modules)
     if args.against:
         rerun_survivors(args.modules, args.against)
-        return report()
+        return report(args.modules)
     if args.fresh and RESULTS.exists():
         RESULTS.unlink()
-    run(args.modules)
-    return report()
+    run(args.modules, args.suite)
+    return report(args.modules)
 
 
 if __name__ == "__main__":
