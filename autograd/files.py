@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import codecs
 import errno
+import math
 import os
 import re
 import secrets
 import stat
 import sys
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -244,32 +246,85 @@ def _kind(path: str | os.PathLike) -> str | None:
     return f"a text file (it begins {text.strip().splitlines()[0][:40]!r})"
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """All arrays of an .npz file, with a clear error for a missing, truncated or foreign file. Arrays of Python
-    objects are refused: loading them would run a pickle."""
+LIMIT = 2**30  # bytes one array may declare: more than any model here needs (H = 11585 at float64), less than RAM
+
+
+class _Refused(ValueError):
+    """A refusal worded already, not to be reported as a corrupt file."""
+
+
+def _bytes(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
+
+
+def _header(member: BinaryIO, held: int, name: str, path: str | os.PathLike, limit: int) -> np.ndarray:
+    """A member's shape and dtype from its .npy header, as an array of one zero broadcast (no memory); refused when
+    it holds Python objects, declares more than `limit` bytes or more than the member holds."""
     try:
-        kind = _kind(path)
+        version = np.lib.format.read_magic(member)
+    except ValueError:  # a member not in .npy format, whose bytes np.load would hand over as they are
+        raise _Refused(f"{path}: {name} is not an array in .npy format; expected an .npz archive of named arrays "
+                       "(as np.savez writes)") from None
+    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read is None:
+        raise _Refused(f"{path}: {name} is in .npy format {version[0]}.{version[1]}; expected 1.0 or 2.0, as "
+                       "np.savez writes numbers")
+    shape, _, dtype = read(member)
+    if dtype.hasobject:
+        raise _Refused(f"{path}: {name} holds Python objects, which are never loaded here (reading them would run a "
+                       "pickle); expected numeric arrays")
+    size = math.prod(shape) * dtype.itemsize
+    if size > limit:
+        raise _Refused(f"{path}: {name} declares shape {shape} of {dtype}, {_bytes(size)}; expected at most "
+                       f"{_bytes(limit)} an array")
+    if size > held - member.tell():
+        raise _Refused(f"{path}: corrupt or truncated .npz file ({name} declares {size} bytes of data and holds "
+                       f"{held - member.tell()})")
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def npz_headers(path: str | os.PathLike, limit: int = LIMIT) -> dict[str, np.ndarray]:
+    """Each array of an .npz file as its header declares it, read before any data: a stand-in of its shape and
+    dtype that holds no memory. Refused as load_npz refuses, and an array declaring more than `limit` bytes."""
+    try:
+        # a FIFO would keep the read waiting for a writer
+        kind = "a FIFO, not a file" if stat.S_ISFIFO(os.stat(path).st_mode) else _kind(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise IsADirectoryError(f"{path} is a folder; expected an .npz file") from None
     if kind is not None:
         raise ValueError(f"{path}: {kind}; expected an .npz archive of named arrays (as np.savez writes)")
+    headers: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():  # a name stored twice: the last counts, as for np.load
+                name = info.filename.removesuffix(".npy")
+                with archive.open(info) as member:
+                    headers[name] = _header(member, info.file_size, name, path, limit)
+    except _Refused:
+        raise
+    except Exception as error:  # zipfile.BadZipFile, zlib.error, ValueError and friends: truncated or corrupt
+        raise ValueError(f"{path}: corrupt or truncated .npz file ({type(error).__name__}: {error})") from None
+    return headers
+
+
+def load_npz(path: str | os.PathLike, expected: Mapping[str, tuple[int, ...]] | None = None, *,
+             names: Collection[str] | None = None, limit: int = LIMIT) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file (those in `names`, by default all), with a clear error for a missing, truncated
+    or foreign file. Every header is checked before any data is read: an array of Python objects (loading it
+    would run a pickle), one declaring more than `limit` bytes, or one whose shape differs from `expected`'s is
+    refused, naming the file and the array."""
+    headers = npz_headers(path, limit)
+    wrong = [f"{name} has shape {headers[name].shape}, expected {tuple(shape)}"
+             for name, shape in (expected or {}).items() if name in headers and headers[name].shape != tuple(shape)]
+    if wrong:
+        raise ValueError(f"{path}: " + "; ".join(wrong))
     arrays: dict[str, np.ndarray] = {}
-    name = None
     try:
         with np.load(path, allow_pickle=False) as file:
-            for name in file.files:
+            for name in headers if names is None else [name for name in headers if name in names]:
                 arrays[name] = file[name]
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise ValueError(f"{path}: {name} holds Python objects, which are never loaded here (reading them "
-                             "would run a pickle); expected numeric arrays") from None
-        raise ValueError(f"{path}: corrupt or truncated .npz file ({error})") from None
     except Exception as error:  # zipfile.BadZipFile, zlib.error, EOFError and friends: truncated or corrupt
         raise ValueError(f"{path}: corrupt or truncated .npz file ({type(error).__name__}: {error})") from None
-    foreign = [name for name, value in arrays.items() if not isinstance(value, np.ndarray)]
-    if foreign:  # a member not in .npy format, whose bytes NpzFile hands over as they are
-        raise ValueError(f"{path}: {foreign[0]} is not an array in .npy format; expected an .npz archive of named "
-                         "arrays (as np.savez writes)")
     return arrays

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.files import atomic_savez, load_npz
+from autograd.files import atomic_savez, load_npz, npz_headers
 from autograd.tensor import as_float_array
 from lstm.names import GATE, GATES, TORCH_ORDER, stacked
 from lstm.shapes import check_arrays, check_parameters, shapes
@@ -127,4 +127,5 @@ class LSTMParameters:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, dtype: Any = None):
+        check_parameters(npz_headers(path), str(path))  # the shapes, from the headers, before any data is read
         return cls.from_arrays(load_npz(path), dtype=dtype, source=str(path))

@@ -179,7 +179,8 @@ def test_an_archive_of_no_arrays_loads_and_a_member_that_is_not_an_array_is_refu
     header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (5,), }".ljust(69) + b"\n"
     with zipfile.ZipFile(tmp_path / "short.npz", "w") as archive:  # five numbers announced, one stored
         archive.writestr("a.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(8))
-    with pytest.raises(ValueError, match=r"short\.npz: corrupt or truncated \.npz file \(EOF: reading array data"):
+    with pytest.raises(ValueError, match=r"short\.npz: corrupt or truncated \.npz file \(a declares 40 bytes of data "
+                                         r"and holds 8\)$"):
         load_npz(tmp_path / "short.npz")
 
 
@@ -282,3 +283,62 @@ def test_a_temporary_name_taken_is_never_opened_but_another_drawn(tmp_path, monk
         assert (tmp_path / f".x.svg.{os.getpid()}.fedcba9876543210.tmp").exists()
         file.write(b"<svg/>")
     assert taken.read_bytes() == b"another write's" and (tmp_path / "x.svg").read_bytes() == b"<svg/>"
+
+
+def npy_header(shape, descr="<f8") -> bytes:
+    """An .npy version 1.0 header declaring `shape`, as np.save writes it."""
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header = header.ljust(64 * ((len(header) + 10) // 64 + 1) - 10) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory):
+    """A 9 MB .npz whose member W_xi holds 2 GiB of deflated zeros, honestly declared (level 1: fast to make)."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("W_xi.npy", "w", force_zip64=True) as member:
+            member.write(npy_header((2**28,)))
+            zeros = bytes(2**26)
+            for _ in range(2**31 // len(zeros)):
+                member.write(zeros)
+    return path
+
+
+def test_a_member_declaring_gigabytes_is_refused_from_its_header(bomb, monkeypatch):
+    from lstm import LSTM
+
+    assert os.path.getsize(bomb) < 2**24
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("the data was read"))
+    for load in (load_npz, LSTM.load):
+        with pytest.raises(ValueError) as caught:
+            load(bomb)
+        assert str(caught.value).startswith(f"{bomb}: W_xi declares shape (268435456,) of float64, 2.0 GiB;")
+
+
+def test_a_member_of_an_unexpected_shape_is_refused_before_its_data_is_read(tmp_path, monkeypatch):
+    from lstm import LSTM
+    from training.train import Settings, Trainer
+
+    arrays = LSTM(3, 4).arrays()
+    np.savez(tmp_path / "w.npz", **{**arrays, "W_xi": np.zeros((4000, 3))})
+    Trainer(Settings(length=8, hidden_size=4, batch=4)).save(tmp_path / "run.npz")
+    checkpoint = load_npz(tmp_path / "run.npz")
+    np.savez(tmp_path / "run.npz", **{**checkpoint, "lstm/W_hf": np.zeros((4000, 4))})
+    read, reads = np.lib.format.read_array, []
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: reads.append(1) or read(*a, **k))
+    with pytest.raises(ValueError, match=r"w\.npz: W_xi has shape \(4000, 3\), expected \(4, 3\)"):
+        LSTM.load(tmp_path / "w.npz")
+    assert reads == []
+    with pytest.raises(ValueError, match=r"run\.npz: lstm/W_hf has shape \(4000, 4\), expected \(4, 4\)$"):
+        Trainer(Settings(length=8, hidden_size=4, batch=4)).load(tmp_path / "run.npz")
+    assert len(reads) == 2  # meta/settings and meta/step alone
+
+
+def test_a_member_declaring_more_than_it_holds_is_refused_before_reading(tmp_path, monkeypatch):
+    with zipfile.ZipFile(tmp_path / "short.npz", "w") as archive:
+        archive.writestr("a.npy", npy_header((2**30,)))  # 8 GiB announced, a header alone stored
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("the data was read"))
+    with pytest.raises(ValueError, match=r"short\.npz: corrupt or truncated \.npz file \(a declares 8589934592 "
+                                         r"bytes of data and holds 0\)$"):
+        load_npz(tmp_path / "short.npz", limit=2**40)

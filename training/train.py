@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from autograd import Tensor, no_grad
-from autograd.files import atomic_savez, check_destination, load_npz
+from autograd.files import atomic_savez, check_destination, load_npz, npz_headers
 from autograd.graph import named
 from autograd.optim import RULES, SGD, Adam, RMSprop, check_setting, clip_grad_norm, clip_grad_value, not_finite
 from lstm import LSTM
@@ -264,8 +264,9 @@ class Trainer:
         """Continue the run a checkpoint holds. Everything is checked before anything is changed: a checkpoint of
         another run (a setting differs that a resumed run may not change), or one with a key missing or of the
         wrong shape or type, is refused with one ValueError naming the file and the key."""
-        arrays = load_npz(path)
-        saved = saved_settings(arrays, path)
+        # the settings and step read first, the rest's headers checked against them before its data is read
+        meta = npz_headers(path) | load_npz(path, names=("meta/settings", "meta/step"))
+        saved = saved_settings(meta, path)
         differ = [f"{key} {getattr(saved, key)!r} there, {getattr(self.settings, key)!r} here"
                   for key in asdict(saved) if key not in Settings.RESUMABLE
                   and getattr(saved, key) != getattr(self.settings, key)]
@@ -273,8 +274,10 @@ class Trainer:
             raise ValueError(f"{path}: the checkpoint does not match this run: {'; '.join(differ)} (a resumed run "
                              f"keeps its settings; only {', '.join(Settings.RESUMABLE)} may change)")
         params = self.parameters()
-        expected = {name: p.shape for name, p in params.items()}
-        expected |= {"meta/step": (), "meta/losses": (self.step_of(arrays, path),)}
+        shapes = {name: p.shape for name, p in params.items()}
+        arrays = load_npz(path, shapes | {f"optim/{kind}/{name}": shape for kind in self.optimizer.state_kinds()
+                                          for name, shape in shapes.items()})
+        expected = shapes | {"meta/step": (), "meta/losses": (self.step_of(meta, path),)}
         problems = [f"missing {name}" for name in expected if name not in arrays]
         problems += [f"{name} has shape {arrays[name].shape}, expected {shape}"
                      for name, shape in expected.items() if name in arrays and arrays[name].shape != shape]
