@@ -9,6 +9,7 @@ import pytest
 import autograd as ag
 from autograd import Tensor, check_gradients, gradcheck, optim
 from autograd.diagnostics import rounding_tolerance
+from autograd.graph import roundings
 from lstm import LSTM, hand
 from lstm.problem import Problem
 
@@ -144,3 +145,13 @@ def test_an_optimizer_steps_a_parameter_that_is_a_strided_float32_view_in_place_
         optimizer([t], lr=0.1).step()
     np.testing.assert_array_equal(view.data, copy.data)
     np.testing.assert_array_equal(base[::4], copy.data)
+
+
+@pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (3, 4, 2, 1), (3, 4, 2, 3), (5, 7, 1, 2), (2, 3, 4, 6)])
+def test_a_problems_roundings_are_those_of_its_graph(sizes):
+    X, H, B, T = sizes
+    problem = Problem.random(X, H, B, T, 0, np.float64)
+    model = LSTM.from_arrays(problem.params)
+    hs, (h_T, c_T) = model(Tensor(problem.xs, requires_grad=True), (Tensor(problem.h0), Tensor(problem.c0)))
+    loss = (hs * problem.dhs).sum() + (h_T * problem.dh_T).sum() + (c_T * problem.dc_T).sum()
+    assert problem.roundings() == roundings([loss])
