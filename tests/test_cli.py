@@ -265,8 +265,12 @@ def test_an_autograd_left_without_its_init_says_to_reinstall(tmp_path):
     """What uninstalling HIPS autograd leaves of ours: the modules, without the __init__.py both wrote."""
     (tmp_path / "fake" / "autograd").mkdir(parents=True)
     (tmp_path / "fake" / "autograd" / "tensor.py").write_text("")
-    run = subprocess.run([sys.executable, "-c", "import viz"], capture_output=True, text=True, cwd=tmp_path,
-                         env={**os.environ, "PYTHONPATH": str(tmp_path / "fake")})
+    # imported as Python imports such a folder, whether the project is installed in place or as a wheel (where a
+    # PYTHONPATH folder without __init__.py would lose to the wheel's package)
+    namespace = ("import importlib.machinery as m, importlib.util as u, sys; "
+                 f"spec = m.PathFinder.find_spec('autograd', [{str(tmp_path / 'fake')!r}]); "
+                 "sys.modules['autograd'] = u.module_from_spec(spec); import viz")
+    run = subprocess.run([sys.executable, "-c", namespace], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 1
     assert run.stderr.splitlines()[-1].startswith(f"ImportError: the package `autograd` at {tmp_path / 'fake'}")
     assert "has no __init__.py" in run.stderr and "pip install --force-reinstall --no-deps lstm-autograd" in run.stderr
