@@ -1,5 +1,8 @@
 """docs/results.md from run records: tables, figures and pending runs, from a tiny queue run for real."""
 
+import copy
+import json
+
 import numpy as np
 import pytest
 
@@ -60,3 +63,40 @@ def test_a_checkpoint_holding_nan_is_refused_for_the_gradient_figure(tiny_queue,
     np.savez(checkpoint, **arrays)
     with pytest.raises(ValueError, match=rf"^{checkpoint}: lstm/W_xi is not finite \(1 of its 6 values\)$"):
         results.Page(runs, tmp_path / "docs").trained("adding-100-lstm-0")
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    """A run's record as `train --log` writes it."""
+    path = tmp_path_factory.mktemp("record") / "r.json"
+    reproduce.write_record(path, train(Settings(length=6, hidden_size=3, batch=2, steps=2), quiet=True), ["x"])
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"[1]\n", "expected a JSON object, got a list"),
+    (b"", "not JSON (Expecting value: line 1 column 1 (char 0))"),
+    (b"{'steps': 1}", "not JSON (Expecting property name enclosed in double quotes"),
+    (b"\xff\xfe", "not UTF-8 text"),
+    (lambda r: r.pop("held_out"), "held_out is missing; expected an object"),
+    (lambda r: r.update(evaluations=[1]), "evaluations[0] is int 1; expected an object"),
+    (lambda r: r["evaluations"][0].update(loss="low"), "evaluations[0].loss is str 'low'; expected a number"),
+    (lambda r: r.update(steps=True), "steps is bool True; expected an integer"),
+    (lambda r: r["machine"].update(load_average=[1]), "machine.load_average[1] is missing; expected a number"),
+    (lambda r: r["code"].update(commit=7), "code.commit is int 7; expected a string or null"),
+    (lambda r: r["settings"].update(colour="red"), "settings: unknown colour"),
+])
+def test_a_malformed_record_is_refused_in_one_line_naming_the_file(tiny_queue, tmp_path, capsys, record, content,
+                                                                    says):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    path = runs / "adding-100-lstm-0.json"
+    if callable(content):
+        changed = copy.deepcopy(record)
+        content(changed)
+        content = json.dumps(changed).encode()
+    path.write_bytes(content)
+    assert main(["reproduce", "page", "--runs", str(runs), "-o", str(tmp_path / "docs")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"lstm-autograd reproduce: error: {path}: ") and says in error, error
+    assert error.count("\n") == 1 and "Traceback" not in error

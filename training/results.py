@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +34,70 @@ COLORS = {"lstm": ("#08519c", "#3182bd", "#6baed6"), "rnn": ("#a50f15", "#de2d26
 LABELS = {"lstm": "LSTM", "rnn": "tanh RNN"}
 
 
+KINDS = {"object": (dict,), "list": (list,), "integer": (int,), "number": (int, float), "string": (str,),
+         "string or null": (str, type(None))}
+KIND_NAMES = {list: "list", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+# what the page reads of a record, parents before children ("[]": every item of a list, "[1]": its second)
+FIELDS = (("command", "list"), ("command[]", "string"), ("settings", "object"), ("steps", "integer"),
+          ("seconds", "number"), ("held_out", "object"), ("held_out.loss", "number"), ("evaluations", "list"),
+          ("evaluations[]", "object"), ("evaluations[].step", "integer"), ("evaluations[].loss", "number"),
+          ("machine", "object"), ("machine.load_average", "list"), ("machine.load_average[1]", "number"),
+          ("code", "object"), ("code.commit", "string or null"))
+_MISSING = object()
+
+
+def _places(record: Any, field: str) -> list[tuple[str, Any]]:
+    """(name, value) of every place `field` names in `record` (value _MISSING where there is none)."""
+    places = [("", record)]
+    for part in re.findall(r"[^.\[\]]+|\[\d*\]", field):
+        if part == "[]":
+            places = [(f"{name}[{i}]", item) for name, value in places for i, item in enumerate(value)]
+        elif part.startswith("["):
+            i = int(part[1:-1])
+            places = [(f"{name}{part}", value[i] if i < len(value) else _MISSING) for name, value in places]
+        else:
+            places = [(f"{name}.{part}".lstrip("."), value.get(part, _MISSING)) for name, value in places]
+    return places
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A run's record, or one ValueError naming the file and what in it is not what `train --log` writes."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text; expected a run's record (JSON, as train --log writes)") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error}); expected a run's record, as train --log writes") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: expected a JSON object, got a {KIND_NAMES.get(type(record), 'value')} (a run's "
+                         "record, as train --log writes)")
+    for field, kind in FIELDS:
+        for name, value in _places(record, field):
+            if value is _MISSING:
+                raise ValueError(f"{path}: {name} is missing; expected {_article(kind)}")
+            if not isinstance(value, KINDS[kind]) or isinstance(value, bool):
+                raise ValueError(f"{path}: {name} is {type(value).__name__} {value!r:.40}; expected {_article(kind)}")
+    unknown = sorted(set(record["settings"]) - {field.name for field in fields(Settings)})
+    if unknown:
+        raise ValueError(f"{path}: settings: unknown {', '.join(unknown)}; expected those of lstm-autograd train")
+    try:
+        Settings(**record["settings"]).check()
+    except ValueError as error:
+        raise ValueError(f"{path}: settings: {str(error).removeprefix('train: ')}") from None
+    return record
+
+
+def _article(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def load_records(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """Run name → its record, for every queued run that has one in `folder`."""
     records = {}
     for run in queue():
         path = Path(folder) / f"{run.name}.json"
         if path.exists():
-            records[run.name] = json.loads(path.read_text())
+            records[run.name] = read_record(path)
     return records
 
 
