@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import codecs
 import errno
+import fcntl
 import math
 import os
 import re
 import secrets
+import shlex
 import stat
 import sys
 import zipfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -216,6 +218,68 @@ def _stream(path: str | os.PathLike) -> Iterator[BinaryIO]:
             yield file
     except OSError as error:
         raise _naming(error, Path(path)) from None
+
+
+def one_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Whether two destinations are one file: one path once links and `..` are resolved, or (both existing) one
+    file under two names (a hard link). A device or FIFO may take many outputs (/dev/null twice is fine)."""
+    if streamed(first) or streamed(second):
+        return False
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them not written yet: their resolved paths differ, so they differ
+        return False
+
+
+def check_distinct(outputs: Sequence[tuple[str, str | os.PathLike | None]]) -> None:
+    """Refuse, before any work, two of (option, path) `outputs` that are one file: one would write over the
+    other. A path of None is not an output."""
+    given = [(option, path) for option, path in outputs if path is not None]
+    for i, (option, path) in enumerate(given):
+        for other, earlier in given[:i]:
+            if one_file(earlier, path):
+                raise ValueError(f"{other} {earlier} and {option} {path} are one file ({os.path.realpath(path)}); "
+                                 "expected a file for each")
+
+
+class InUse(RuntimeError):
+    """A file another process holds (its lock file names the process)."""
+
+
+@contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """Hold `path` (a link's target) for this process: flock on PATH.lock beside it, which names this process's
+    PID and command and is removed at the end. While it is held, another holder is refused (InUse) naming it."""
+    if streamed(path):  # a device or FIFO keeps nothing between two runs
+        yield
+        return
+    lock = Path(os.path.realpath(path) + ".lock")
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as error:
+            raise _naming(error, lock) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip().partition(" ")
+            os.close(fd)
+            raise InUse(f"{path} is in use by another run: PID {holder[0] or '?'} ({holder[2] or 'starting'}); wait "
+                        "for it to end, or choose another file") from None
+        with suppress(FileNotFoundError):  # the lock file a holder removed as we opened it is no lock: again
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])}\n".encode())
+        yield
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
 
 
 def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:

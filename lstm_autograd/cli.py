@@ -14,7 +14,7 @@ from pathlib import Path
 
 import viz
 from audit import audit
-from autograd.files import check_destination, check_folder, is_stdout, load_npz
+from autograd.files import check_destination, check_distinct, check_folder, is_stdout, load_npz
 from lstm import isolated
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
@@ -172,6 +172,8 @@ def train_settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    check_distinct([("--checkpoint", args.checkpoint), ("--log", args.log),
+                    *[("--plot", Path(args.plot) / name) for name in plots.FIGURES if args.plot]])
     settings = train_settings(args)
     check_memory(0, settings.hidden_size, settings.batch, settings.length)
     if args.log:

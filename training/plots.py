@@ -64,6 +64,9 @@ def gradient_through_time(norms: dict[str, np.ndarray], path: str | os.PathLike,
     return plot(path, title, "step t", "‖∂L/∂h_t‖", draw)
 
 
+FIGURES = ("loss.svg", "gradient-through-time.svg")  # what training_figures writes, in its folder
+
+
 def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.PathLike) -> list[Path]:
     """loss.svg and gradient-through-time.svg for a trainer and one of the same settings, untrained."""
     settings = trained.settings
@@ -71,6 +74,6 @@ def training_figures(trained: Trainer, untrained: Trainer, folder: str | os.Path
     norms = {name: trainer.gradient_through_time(xs, targets)
              for name, trainer in (("untrained", untrained), (f"trained, {trained.step} steps", trained))}
     folder = check_folder(folder)
-    return [loss_curve(trained.losses, folder / "loss.svg", f"{settings.task}: training loss"),
-            gradient_through_time(norms, folder / "gradient-through-time.svg",
+    return [loss_curve(trained.losses, folder / FIGURES[0], f"{settings.task}: training loss"),
+            gradient_through_time(norms, folder / FIGURES[1],
                                   f"{settings.task}: ‖∂L/∂h_t‖ through time")]

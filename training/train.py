@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -16,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from autograd import Tensor, no_grad
-from autograd.files import atomic_savez, check_destination, load_npz, npz_headers
+from autograd.files import atomic_savez, check_destination, load_npz, locked, npz_headers
 from autograd.graph import named
 from autograd.optim import RULES, SGD, Adam, RMSprop, check_setting, clip_grad_norm, clip_grad_value, not_finite
 from lstm import LSTM
@@ -405,6 +406,15 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
     trainer = Trainer(settings)
     if checkpoint is not None:
         check_destination(checkpoint)
+    # a second run on the checkpoint would interleave its saves with this one's: refused while this one trains
+    with locked(checkpoint) if checkpoint is not None else nullcontext():
+        return _train(trainer, checkpoint, resume, every, quiet, stream)
+
+
+def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, quiet: bool,
+           stream: IO[str] | None) -> dict[str, Any]:
+    """train's steps, its checkpoint held."""
+    settings = trainer.settings
     if resume:
         trainer.load(checkpoint)
         if trainer.step > settings.steps:
