@@ -65,6 +65,13 @@ def result(data: np.ndarray, op: Primitive, parents: tuple[Tensor, ...], params:
     return out
 
 
+def _checked_name(name: Any) -> str | None:
+    """A tensor's name, refused where it is given when it is not a string (None: no name), not later in a picture."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"Tensor: a name is a string, got {type(name).__name__} {name!r:.40}")
+    return name
+
+
 class Tensor:
     """An ndarray that remembers which primitive made it from which tensors.
 
@@ -77,7 +84,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         self.data = as_float_array(data.data if isinstance(data, Tensor) else data)
         self.grad: np.ndarray | None = None
-        self.name = name
+        self.name = _checked_name(name)
         self.requires_grad = bool(requires_grad)
         self.op: Primitive | None = None
         self.parents: tuple[Tensor, ...] | None = ()
@@ -118,7 +125,7 @@ class Tensor:
 
     def named(self, name: str) -> Tensor:
         """Give the tensor its derivation symbol and return it, so a formula reads as one line."""
-        self.name = name
+        self.name = _checked_name(name)
         return self
 
     def numpy(self) -> np.ndarray:

@@ -37,8 +37,11 @@ class NodeName:
 
     @classmethod
     def parse(cls, text: str) -> NodeName:
-        """The inverse of `str`; a name written otherwise is all symbol, or section/symbol where it has a slash."""
+        """The inverse of `str`; a name written otherwise is all symbol, or section/symbol where it has a slash
+        (all symbol when it ends in one)."""
         parts = text.split("/")
+        if not parts[-1]:  # nothing after the last slash: no symbol to split off, so the slash is the symbol's
+            return cls(None, None, text)
         step = None
         if len(parts) > 1 and parts[0][:1] == "t" and parts[0][1:].isdecimal():
             step, parts = int(parts[0][1:]), parts[1:]

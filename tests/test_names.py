@@ -1,8 +1,11 @@
 """The derivation's names: one way to write a tensor's name, one to parse it, and the step semantics of the states."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import viz
+from autograd import Tensor
 from lstm.names import (
     CELL_STATE,
     CS231N_ORDER,
@@ -15,6 +18,7 @@ from lstm.names import (
     NodeName,
     locate,
 )
+from lstm_autograd.cli import main
 
 symbols = st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1)
 
@@ -64,3 +68,29 @@ def test_a_symbol_with_its_steps_index_written_in():
     assert NodeName.parse(str(CELL_STATE.before(0))).indexed == "c_{-1}"  # the initial state, before step 0
     assert NodeName(3, "forget gate", "p").indexed == "p"
     assert NodeName(None, None, "W_xi").indexed == "W_xi" and NodeName(None, None, "h_t").indexed == "h_t"
+
+
+@pytest.mark.parametrize("name", ["a/", "/", "t1/", "gate//", "forget gate/f_t/"])
+def test_a_name_ending_in_a_slash_is_all_symbol_and_draws(name):
+    assert NodeName.parse(name) == NodeName(None, None, name)
+    a = Tensor([1.0, 2.0], requires_grad=True, name=name)
+    assert name in viz.to_svg(viz.draw((a * a).sum()))
+
+
+@pytest.mark.parametrize("make", [lambda: Tensor([1.0], name=3), lambda: Tensor([1.0]).named(b"a"),
+                                  lambda: Tensor([1.0]).named(["a"])])
+def test_a_name_that_is_not_a_string_is_refused_where_it_is_given(make):
+    with pytest.raises(TypeError, match=r"^Tensor: a name is a string, got (int 3|bytes b'a'|list \['a'\])$"):
+        make()
+
+
+def test_sampled_text_is_printed_with_its_control_characters_escaped(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("hello \x1b]0;pwned\x07\x1b[2J\x1b[H world\u202e and more of it, long enough to learn\n" * 3)
+    assert main(["train", "chars", "--text", str(text), "--length", "8", "--hidden-size", "3", "--batch", "2",
+                 "--steps", "2", "--every", "1"]) == 0
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert "sampled:" in printed
+    assert not any(c in printed for c in "\x1b\x07\u202e")
+    assert "hello" in printed

@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+import unicodedata
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -384,6 +385,13 @@ def _step_in(checkpoint: str | os.PathLike) -> int | None:
         return None
 
 
+def printable(text: str) -> str:
+    """`text` safe to print: a control or format character but newline and tab (an escape sequence of a user's
+    file would retitle or clear the terminal; U+202E would reverse the line) written as its escape, \\x1b."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if c not in "\n\t" and unicodedata.category(c) in
+                   ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during training, saying the step reached and what the checkpoint holds (a KeyboardInterrupt still,
     so that whoever catches that catches this)."""
@@ -441,7 +449,8 @@ def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, q
                     prompt = trainer.task.prompt
                     sample = trainer.task.sample(trainer.model, trainer.readout, prompt, 80,
                                                  np.random.default_rng(trainer.step))
-                    progress.write(f"step {trainer.step}, sampled:\n    " + (prompt + sample).replace("\n", "\n    "))
+                    shown = printable(prompt + sample).replace("\n", "\n    ")
+                    progress.write(f"step {trainer.step}, sampled:\n    {shown}")
     except Diverged as error:  # nothing saved since `saved`: save refuses a state that is not finite
         kept = _kept(checkpoint, saved, min(every, settings.steps))
         raise Diverged(f"{error}; {_advice(settings)}; {kept}{'' if saved is None else ' and finite'}") from None
