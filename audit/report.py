@@ -13,6 +13,7 @@ from audit.document import Document, read
 from audit.rewriting import in_column_form
 from audit.section import Finding, SectionAudit
 from audit.shapes import infer
+from autograd.progress import steps
 
 MARKDOWN = (".md", ".markdown", ".mdown", ".mkd")
 LABELS = {"right": "right", "convention": "convention", "wrong": "WRONG", "defined": "defined",
@@ -137,7 +138,7 @@ def _audit(document: Document, name: str, seed: int, points: int) -> Report:
         document = in_column_form(document)
         shapes = infer(document)
     findings: list[Finding] = []
-    for index, section in enumerate(document.sections):
+    for index, section in enumerate(steps(document.sections, "sections")):
         findings += SectionAudit(section, index, shapes, rng, points).run()
     headings = [(s.line, s.title) for s in document.sections]
     for remark in document.remarks:

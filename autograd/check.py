@@ -22,6 +22,7 @@ from autograd.diagnostics import (
     taylor_test,
 )
 from autograd.graph import roundings, walk
+from autograd.progress import steps
 from autograd.tensor import Tensor, as_float_array, no_grad
 
 
@@ -33,7 +34,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6,
     array would be a copy that f() never reads.
     """
     grad = np.full(x.shape, np.nan)
-    for flat in range(x.size) if indices is None else indices:
+    for flat in steps(range(x.size) if indices is None else indices, "finite differences"):
         i = np.unravel_index(flat, x.shape)
         kept = x[i]
         x[i] = kept + eps

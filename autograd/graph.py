@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autograd.progress import steps
+
 if TYPE_CHECKING:
     from autograd.tensor import Tensor
 
@@ -114,7 +116,8 @@ def backward_pass(root: Tensor, seed: np.ndarray, keep_graph: bool, retain_grads
     """
     pending: dict[Tensor, Pending] = {root: (seed, False)}
     with np.errstate(under="ignore"):  # gradients vanishing to 0 is the honest answer, not an error
-        for node in reversed(walk([root])):
+        order = walk([root])
+        for node in steps(reversed(order), "backward", len(order)):
             arrived = pending.pop(node, None)
             if arrived is None:
                 continue  # nothing that needs a gradient depends on it

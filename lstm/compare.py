@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 from autograd import Tensor, numerical_gradient, taylor_test
 from autograd.diagnostics import Sweep, Taylor, band, beyond_tolerance, describe_relative, relative_error, step_sweep
 from autograd.graph import named
+from autograd.progress import estimate, steps
 from lstm import hand
 from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula, bptt
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, STATES, Gate, NodeName, locate
@@ -281,7 +283,12 @@ def _gradient_rows(problem, run, hand_grads, tol, fd_samples, seed) -> list[Row]
     exact = problem.astype(np.float64)
     rng = np.random.default_rng(seed + 2)
     rows = []
-    for name in GRADIENTS:
+    started = time.perf_counter()
+    exact.loss()
+    count = sum(2 * min(fd_samples, (exact.params[n] if n in exact.params else getattr(exact, n)).size)
+                for n in GRADIENTS)
+    estimate("finite differences", count, time.perf_counter() - started)
+    for name in steps(GRADIENTS, "finite differences, by array"):
         engine, mine = run.grads[name], hand_grads[name]
         diff = np.abs(mine.astype(np.float64) - engine)
         array = exact.params[name] if name in exact.params else getattr(exact, name)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, add, stack, tanh, transpose
+from autograd.progress import steps
 from lstm.cell import check_input
 from lstm.names import HIDDEN, HIDDEN_STATE, INPUT, NodeName
 from lstm.parameters import as_input, checked_sizes
@@ -57,7 +58,7 @@ def run(params: dict[str, Tensor], xs: Tensor, h: Tensor) -> tuple[Tensor, Tenso
     if xs.ndim == 3:  # a batch of rows: x Wᵀ, transposed once per sequence
         W_xh, W_hh = transpose(W_xh).named("W_xhᵀ"), transpose(W_hh).named("W_hhᵀ")
     hs = []
-    for t in range(xs.shape[0]):
+    for t in steps(range(xs.shape[0]), "forward"):
         q_name, v_name, p_name = (str(NodeName(t, HIDDEN, symbol)) for symbol in ("q", "v", "p"))
         x = xs[t].named(str(NodeName(t, None, INPUT)))
         q = (x @ W_xh if x.ndim == 2 else W_xh @ x).named(q_name)

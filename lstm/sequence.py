@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autograd import Tensor, stack
+from autograd.progress import steps
 from lstm import fused
 from lstm.cell import State, as_state, check_input, oriented_weights, step
 from lstm.names import INPUT, NodeName
@@ -16,7 +17,7 @@ def unroll(params: dict[str, Tensor], xs: Tensor, h: Tensor, c: Tensor) -> tuple
     Tensors: the model's own, or ones cut from another layout's stacked weights."""
     weights = oriented_weights(params, xs.ndim == 3)  # transposed once per sequence, not once per step
     hs = []
-    for t in range(xs.shape[0]):
+    for t in steps(range(xs.shape[0]), "forward"):
         h, c = step(weights, xs[t].named(str(NodeName(t, None, INPUT))), h, c, t)
         hs.append(h)
     return stack(*hs, axis=0).named("hs"), (h, c)

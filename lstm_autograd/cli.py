@@ -14,6 +14,7 @@ from pathlib import Path
 
 import viz
 from audit import audit
+from autograd import progress
 from autograd.files import check_destination, check_distinct, check_folder, is_stdout, load_npz
 from lstm import isolated
 from lstm.bugs import BUGS, find
@@ -411,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command_line = ["lstm-autograd", *(sys.argv[1:] if argv is None else argv)]
     prog = f"lstm-autograd {args.command}"
     try:
-        return args.run(args)
+        with progress.shown(sys.stderr.isatty() and not getattr(args, "quiet", False)):  # a bar, for a person
+            return args.run(args)
     except TooLarge as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
     except MemoryError as error:  # what the estimate let through
