@@ -15,7 +15,7 @@ from pathlib import Path
 import viz
 from audit import audit
 from autograd import progress
-from autograd.files import check_destination, check_distinct, check_folder, is_stdout, load_npz
+from autograd.files import check_destination, check_distinct, check_folder, is_stdout
 from lstm import isolated
 from lstm.bugs import BUGS, find
 from lstm.compare import compare
@@ -33,7 +33,7 @@ from lstm_autograd.options import (
     positive_int,
 )
 from training import plots, reproduce, results
-from training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, saved_settings, train
+from training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, checkpoint_settings, train
 from viz.explorer import page_destination
 from viz.render import FORMATS, destination, prepare_folder
 
@@ -158,7 +158,7 @@ def train_settings(args: argparse.Namespace) -> Settings:
     if args.resume:
         if args.checkpoint is None:
             raise ValueError("--resume needs --checkpoint PATH, the checkpoint to continue")
-        saved = saved_settings(load_npz(args.checkpoint), args.checkpoint)
+        saved = checkpoint_settings(args.checkpoint)
         if saved.task != args.task:
             raise ValueError(f"{args.checkpoint} holds a run of the {saved.task} task, not {args.task}")
         settings = dataclasses.replace(saved, **given)

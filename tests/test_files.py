@@ -20,6 +20,7 @@ from autograd.files import (
     load_npz,
     remove_stale_temporaries,
 )
+from lstm_autograd.cli import main
 
 
 def mode(path) -> int:
@@ -305,7 +306,7 @@ def bomb(tmp_path_factory):
     return path
 
 
-def test_a_member_declaring_gigabytes_is_refused_from_its_header(bomb, monkeypatch):
+def test_a_member_declaring_gigabytes_is_refused_from_its_header(bomb, monkeypatch, capsys):
     from lstm import LSTM
 
     assert os.path.getsize(bomb) < 2**24
@@ -314,6 +315,8 @@ def test_a_member_declaring_gigabytes_is_refused_from_its_header(bomb, monkeypat
         with pytest.raises(ValueError) as caught:
             load(bomb)
         assert str(caught.value).startswith(f"{bomb}: W_xi declares shape (268435456,) of float64, 2.0 GiB;")
+    assert main(["train", "adding", "--checkpoint", str(bomb), "--resume"]) == 2
+    assert capsys.readouterr().err.startswith(f"lstm-autograd train: error: {bomb}: W_xi declares shape (268435456,)")
 
 
 def test_a_member_of_an_unexpected_shape_is_refused_before_its_data_is_read(tmp_path, monkeypatch):
@@ -333,6 +336,9 @@ def test_a_member_of_an_unexpected_shape_is_refused_before_its_data_is_read(tmp_
     with pytest.raises(ValueError, match=r"run\.npz: lstm/W_hf has shape \(4000, 4\), expected \(4, 4\)$"):
         Trainer(Settings(length=8, hidden_size=4, batch=4)).load(tmp_path / "run.npz")
     assert len(reads) == 2  # meta/settings and meta/step alone
+    reads.clear()
+    assert main(["train", "adding", "--checkpoint", str(tmp_path / "run.npz"), "--resume", "--quiet"]) == 2
+    assert len(reads) == 3  # meta/settings for the options, then meta/settings and meta/step for the run
 
 
 def test_a_member_declaring_more_than_it_holds_is_refused_before_reading(tmp_path, monkeypatch):

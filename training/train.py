@@ -106,6 +106,11 @@ def _json(arrays: dict[str, np.ndarray], key: str, kind: type, path: str | os.Pa
     return value
 
 
+def checkpoint_settings(path: str | os.PathLike) -> Settings:
+    """The settings of the run a checkpoint holds, read alone: of the other arrays, only the headers."""
+    return saved_settings(npz_headers(path) | load_npz(path, names=("meta/settings",)), path)
+
+
 def saved_settings(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Settings:
     """The settings a checkpoint's run was made with, or one ValueError naming the file and what is wrong. A
     setting the checkpoint does not hold (it predates the setting) was that setting's default."""
