@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -12,8 +13,12 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
-import viz
-from audit import audit
+try:  # first, and as one line: is `autograd` our engine (lstm.installed)?
+    import lstm.installed  # noqa: F401
+except ImportError as error:
+    sys.exit(f"lstm-autograd: error: {error}")
+
+import viz  # noqa: E402  (after the check above, which every import below would fail without saying why)
 from autograd import progress
 from autograd.files import check_destination, check_distinct, check_folder, is_stdout
 from lstm import isolated
@@ -21,6 +26,7 @@ from lstm.bugs import BUGS, find
 from lstm.compare import compare
 from lstm.hand import DERIVATION
 from lstm.layouts import LAYOUTS
+from lstm_autograd.audit import audit
 from lstm_autograd.options import (
     Parser,
     TooLarge,
@@ -32,8 +38,8 @@ from lstm_autograd.options import (
     positive_float,
     positive_int,
 )
-from training import plots, reproduce, results
-from training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, checkpoint_settings, train
+from lstm_autograd.training import plots, reproduce, results
+from lstm_autograd.training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, checkpoint_settings, train
 from viz.explorer import page_destination
 from viz.render import FORMATS, destination, prepare_folder
 
@@ -223,6 +229,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # These two slow a current numpy's OpenBLAS; they are read when numpy loads, so the suite runs in a process
     # of its own without them, and nothing else is touched.
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if importlib.util.find_spec("benchmarks") is None:  # not installed: a checkout's folder
+        raise ValueError("the benchmarks run from a checkout of lstm-autograd (they are not installed): run "
+                         "lstm-autograd bench from the checkout's folder")
     return subprocess.run([sys.executable, "-m", "benchmarks", *args.options], env=env).returncode
 
 

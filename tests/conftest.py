@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +55,19 @@ def page(browser) -> Iterator[object]:
     opened.on("pageerror", lambda error: opened.errors.append(str(error)))
     yield opened
     context.close()
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> set[str]:
+    """The names in a wheel built from the sources pyproject.toml lists (a non-editable install), without git: the
+    suite runs from a clone, an unpacked source archive or an installed wheel alike."""
+    root = Path(__file__).parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    folder = tmp_path_factory.mktemp("wheel")
+    for top in {package.split(".")[0] for package in config["tool"]["setuptools"]["packages"]}:
+        shutil.copytree(root / top, folder / "src" / top, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", config["project"]["readme"]):
+        shutil.copy(root / name, folder / "src" / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder / "dist"),
+                    str(folder / "src")], check=True, capture_output=True)
+    return set(zipfile.ZipFile(next((folder / "dist").glob("*.whl"))).namelist())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from audit.latex import Hadamard, Nabla, Product, Symbol, parse
+from lstm_autograd.audit.latex import Hadamard, Nabla, Product, Symbol, parse
 
 NEXT_GATE = {"i": "f", "f": "o", "o": "g", "g": "i"}
 # an indexed symbol: W_{x_i}, b_i, h_{t-1}, x_t (never a letter inside a command, such as the t of \tanh)

@@ -10,11 +10,11 @@ import pytest
 from mutations import corrected, every_mutation
 
 import autograd
-from audit import audit, audit_text
-from audit.document import read
-from audit.latex import ReadError, parse
-from audit.shapes import infer
 from autograd import ops
+from lstm_autograd.audit import audit, audit_text
+from lstm_autograd.audit.document import read
+from lstm_autograd.audit.latex import ReadError, parse
+from lstm_autograd.audit.shapes import infer
 from lstm_autograd.cli import main
 
 ROOT = Path(__file__).parent.parent

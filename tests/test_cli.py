@@ -249,7 +249,8 @@ def fake_autograd(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tmp_path / "fake")}
 
 
-@pytest.mark.parametrize("package", ["lstm", "lstm.hand", "audit", "viz", "training", "benchmarks"])
+@pytest.mark.parametrize("package", ["lstm", "lstm.hand", "lstm_autograd.audit", "viz", "lstm_autograd.training",
+                                     "benchmarks"])
 def test_another_autograd_first_on_the_path_is_one_import_error_naming_both_and_the_fix(tmp_path, package):
     run = subprocess.run([sys.executable, "-c", f"import {package}"], capture_output=True, text=True,
                          cwd=tmp_path, env=fake_autograd(tmp_path))

@@ -4,11 +4,6 @@ page's size; its command; the package that ships its script. (tests/test_explore
 import base64
 import json
 import re
-import shutil
-import subprocess
-import sys
-import tomllib
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -321,23 +316,12 @@ def test_the_explore_command_refuses_a_folder(tmp_path, capsys):
     assert "is a folder" in capsys.readouterr().err
 
 
-def test_the_installed_package_ships_the_page(tmp_path):
-    """A wheel built from the sources pyproject.toml names (a non-editable install) holds every file of the page
-    (template, script, style, math font and its licence), and so does the package imported here. No git: the
-    suite runs from a clone, an unpacked source archive or an installed wheel alike."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    source = tmp_path / "src"
-    for package in config["tool"]["setuptools"]["packages"]:
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", config["project"]["readme"]):
-        shutil.copy(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path / "dist"), str(source)], check=True, capture_output=True)
-    wheel = next((tmp_path / "dist").glob("*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+def test_the_installed_package_ships_the_page(wheel):
+    """The wheel holds every file of the page (template, script, style, math font and its licence), and so does
+    the package imported here."""
     assets = {path.name for path in (ROOT / "viz" / "explorer").iterdir() if path.is_file()}
     assert {"explorer.html", "explorer.js", "explorer.css", "math.woff2", "math-OFL.txt"} <= assets
-    assert {f"viz/explorer/{asset}" for asset in assets} <= names
+    assert {f"viz/explorer/{asset}" for asset in assets} <= wheel
     assert all((explorer.ASSETS / asset).is_file() for asset in assets)
 
 

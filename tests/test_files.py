@@ -321,7 +321,7 @@ def test_a_member_declaring_gigabytes_is_refused_from_its_header(bomb, monkeypat
 
 def test_a_member_of_an_unexpected_shape_is_refused_before_its_data_is_read(tmp_path, monkeypatch):
     from lstm import LSTM
-    from training.train import Settings, Trainer
+    from lstm_autograd.training.train import Settings, Trainer
 
     arrays = LSTM(3, 4).arrays()
     np.savez(tmp_path / "w.npz", **{**arrays, "W_xi": np.zeros((4000, 3))})

@@ -1,5 +1,5 @@
-"""The layers: data flows one way, autograd ← (lstm, audit) ← (viz, training) ← the command line (lstm_autograd,
-benchmarks).
+"""The layers: data flows one way, autograd ← lstm ← viz ← the application (lstm_autograd: its audit and training,
+then its command line), and the benchmarks, run from a checkout, on top.
 
 Every import of every module is read with `ast`, also the ones inside functions, so no layer can reach up by
 hiding an import where it runs late.
@@ -13,7 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 # A package may import only packages of a lower layer; packages of one layer never import each other.
-LAYERS = {"autograd": 1, "lstm": 2, "audit": 2, "viz": 3, "training": 3, "lstm_autograd": 4, "benchmarks": 4}
+LAYERS = {"autograd": 1, "lstm": 2, "viz": 3, "lstm_autograd": 4, "benchmarks": 5}
+# Inside the application: the audit and training below the command line (and its options), never each other.
+APPLICATION = {"lstm_autograd.audit": 1, "lstm_autograd.training": 1, "lstm_autograd.options": 1,
+               "lstm_autograd.cli": 2, "lstm_autograd.__main__": 3}
+# The four packages `pip install .` puts into site-packages.
+INSTALLED = ("autograd", "lstm", "viz", "lstm_autograd")
 # the hand BPTT, its names and the parameters' shapes: nothing of the engine, or of anything
 WITNESSES = ("lstm.hand", "lstm.names", "lstm.shapes")
 # The one cycle allowed: Tensor's operators call the table of primitives, which makes Tensors, so tensor.py imports
@@ -78,13 +83,26 @@ def all_imports() -> list[Import]:
     return [i for module, path in known.items() for i in imports_of(module, path, known)]
 
 
+def group(module: str) -> str:
+    """The room a module belongs to: its package, or inside the application the part APPLICATION names."""
+    return next((name for name in APPLICATION if module == name or module.startswith(name + ".")),
+                module.split(".")[0])
+
+
 def upward(imports: list[Import]) -> list[str]:
-    """The imports of a package of its own layer or a higher one, each named with where it stands."""
+    """The imports of a package (or a part of the application) of its own layer or a higher one, each named with
+    where it stands."""
     wrong = []
     for i in imports:
         own = i.module.split(".")[0]
-        if i.package in LAYERS and i.package != own and LAYERS[i.package] >= LAYERS[own] \
-                and not (i.target == INSTALL_CHECK and LAYERS[own] == LAYERS["lstm"]):
+        if i.package not in LAYERS or group(i.target) == group(i.module) or i.target == "lstm_autograd":
+            continue
+        if i.package == own == "lstm_autograd":
+            if APPLICATION.get(group(i.target), 0) >= APPLICATION.get(group(i.module), 0):
+                below = ", ".join(n for n, layer in APPLICATION.items() if layer < APPLICATION[group(i.module)])
+                wrong.append(f"{i.where}: {i.module} imports {i.target}, but {group(i.module)} may import only "
+                             f"{below or 'no part'} of the application")
+        elif LAYERS[i.package] >= LAYERS[own] and not (i.target == INSTALL_CHECK and own != "autograd"):
             allowed = ", ".join(name for name, layer in LAYERS.items() if layer < LAYERS[own]) or "no package"
             wrong.append(f"{i.where}: {i.module} imports {i.target}, but {own} (layer {LAYERS[own]}) may import "
                          f"only {allowed}")
@@ -119,10 +137,16 @@ def cycles(imports: list[Import]) -> list[str]:
     return found
 
 
-def test_every_package_is_listed_in_pyproject_and_has_a_layer():
+def test_pip_installs_exactly_the_three_libraries_and_the_application(wheel):
+    """It installed seven generic names: audit, training and benchmarks too."""
+    assert {name.split("/")[0] for name in wheel if not name.split("/")[0].endswith(".dist-info")} == set(INSTALLED)
     listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    on_disk = {path.parent.name for path in ROOT.glob("*/__init__.py")}
-    assert set(listed) == set(LAYERS) == on_disk
+    inside = {".".join(p.parent.relative_to(ROOT).parts) for top in INSTALLED
+              for p in (ROOT / top).rglob("__init__.py")}
+    assert set(listed) == inside  # every package of the four, subpackages included, and nothing else
+    assert {path.parent.name for path in ROOT.glob("*/__init__.py")} == set(LAYERS)
+
+
 
 
 def test_a_layer_imports_only_the_layers_below_it():
@@ -173,9 +197,9 @@ def test_the_readme_map_of_the_code_names_every_module_under_its_package():
     tree = text[text.index("\nautograd/  tensor.py"):text.index("\ntests/     fixtures/")]
     listed, package = set(), None
     for line in tree.splitlines():
-        head = re.match(r"(\w+)/ ", line)
+        head = re.match(r"([\w/]+)/ ", line)
         package = head[1] if head else package
         listed |= {f"{package}/{name}" for name in re.findall(r"\b(\w+\.py)\b", line)}
-    modules = {f"{p}/{f.name}" for p in LAYERS if p != "benchmarks" for f in (ROOT / p).glob("*.py")
+    modules = {f.relative_to(ROOT).as_posix() for p in INSTALLED for f in (ROOT / p).rglob("*.py")
                if f.name not in ("__init__.py", "__main__.py")}
     assert sorted(modules - listed) == []

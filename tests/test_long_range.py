@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from lstm_autograd.cli import main
-from training import reproduce
-from training.long_range import (
+from lstm_autograd.training import reproduce
+from lstm_autograd.training.long_range import (
     REBER,
     SYMBOLS,
     CopyMemory,
@@ -18,7 +18,7 @@ from training.long_range import (
     possible_next,
     strings_right,
 )
-from training.train import Settings, Trainer, train
+from lstm_autograd.training.train import Settings, Trainer, train
 
 
 def reber_pattern() -> re.Pattern:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from lstm_autograd.cli import main
-from training import reproduce, results
-from training.train import Settings, train
+from lstm_autograd.training import reproduce, results
+from lstm_autograd.training.train import Settings, train
 
 TINY = ("--hidden-size", "3", "--batch", "2", "--steps", "4", "--evaluate-every", "2", "--dtype", "float32")
 

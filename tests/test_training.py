@@ -11,8 +11,8 @@ from autograd.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 from lstm import hand
 from lstm.names import HIDDEN_STATE
 from lstm_autograd.cli import main
-from training.tasks import AddingProblem, CharacterModel, zen_of_python
-from training.train import Progress, Settings, Trainer, train
+from lstm_autograd.training.tasks import AddingProblem, CharacterModel, zen_of_python
+from lstm_autograd.training.train import Progress, Settings, Trainer, train
 
 
 def parameter(values, grad):

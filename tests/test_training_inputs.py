@@ -12,13 +12,13 @@ import warnings
 import numpy as np
 import pytest
 
-import training.train as training
+import lstm_autograd.training.train as training
 from autograd import Tensor
 from autograd.optim import SGD, Adam, RMSprop
 from lstm_autograd.cli import main
-from training import reproduce
-from training.tasks import CharacterModel
-from training.train import Settings, Trainer, train
+from lstm_autograd.training import reproduce
+from lstm_autograd.training.tasks import CharacterModel
+from lstm_autograd.training.train import Settings, Trainer, train
 
 SMALL = dict(length=6, hidden_size=3, batch=4)
 SMALL_OPTIONS = ["--length", "6", "--hidden-size", "3", "--batch", "4"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from audit.latex import Expr, Nabla, ReadError, Symbol, nablas, parse
+from lstm_autograd.audit.latex import Expr, Nabla, ReadError, Symbol, nablas, parse
 
 
 @dataclass(frozen=True)

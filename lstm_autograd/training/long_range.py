@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, cross_entropy, no_grad, sigmoid
-from training.readout import Linear
+from lstm_autograd.training.readout import Linear
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from autograd.files import atomic_write, check_folder
-from training.train import Trainer
+from lstm_autograd.training.train import Trainer
 
 
 def pyplot():

@@ -12,7 +12,7 @@ import numpy as np
 
 from autograd import Tensor, cross_entropy, mse, no_grad
 from lstm import LSTM
-from training.readout import Linear
+from lstm_autograd.training.readout import Linear
 
 
 @dataclass

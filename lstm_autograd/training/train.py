@@ -24,9 +24,9 @@ from autograd.optim import RULES, SGD, Adam, RMSprop, check_setting, clip_grad_n
 from lstm import LSTM
 from lstm.names import HIDDEN_STATE
 from lstm.rnn import RNN
-from training.long_range import CopyMemory, EmbeddedReber
-from training.readout import Linear
-from training.tasks import AddingProblem, CharacterModel
+from lstm_autograd.training.long_range import CopyMemory, EmbeddedReber
+from lstm_autograd.training.readout import Linear
+from lstm_autograd.training.tasks import AddingProblem, CharacterModel
 
 TASKS = ("adding", "chars", "copy", "reber")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")

@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from audit.document import Definition, Partial, Section
-from audit.graph import Graph, Point, sources
-from audit.latex import Expr, Nabla, Symbol, key, symbols
-from audit.partials import Verdict, close, judge
-from audit.rewriting import Reading, align, cycle, fold
-from audit.shapes import ShapeError, Shapes
+from lstm_autograd.audit.document import Definition, Partial, Section
+from lstm_autograd.audit.graph import Graph, Point, sources
+from lstm_autograd.audit.latex import Expr, Nabla, Symbol, key, symbols
+from lstm_autograd.audit.partials import Verdict, close, judge
+from lstm_autograd.audit.rewriting import Reading, align, cycle, fold
+from lstm_autograd.audit.shapes import ShapeError, Shapes
 
 FLAGGED = ("wrong", "contradiction", "unreadable")
 

@@ -19,10 +19,10 @@ import numpy as np
 
 from autograd.files import atomic_write, check_folder, load_npz
 from autograd.optim import not_finite
-from training.long_range import CopyMemory
-from training.plots import gradient_through_time, plot
-from training.reproduce import Run, queue
-from training.train import Settings, Trainer
+from lstm_autograd.training.long_range import CopyMemory
+from lstm_autograd.training.plots import gradient_through_time, plot
+from lstm_autograd.training.reproduce import Run, queue
+from lstm_autograd.training.train import Settings, Trainer
 
 ADDING_BASELINE = 1 / 6  # the variance of the sum of two uniforms: the MSE of always answering 1
 ADDING_LEVEL = 0.01  # the held-out MSE whose first step the tables compare

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from audit.document import Document, read
-from audit.rewriting import in_column_form
-from audit.section import Finding, SectionAudit
-from audit.shapes import infer
 from autograd.progress import steps
+from lstm_autograd.audit.document import Document, read
+from lstm_autograd.audit.rewriting import in_column_form
+from lstm_autograd.audit.section import Finding, SectionAudit
+from lstm_autograd.audit.shapes import infer
 
 MARKDOWN = (".md", ".markdown", ".mdown", ".mkd")
 LABELS = {"right": "right", "convention": "convention", "wrong": "WRONG", "defined": "defined",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from audit.document import Definition, Document
-from audit.latex import (
+from lstm_autograd.audit.document import Definition, Document
+from lstm_autograd.audit.latex import (
     Apply,
     Expr,
     Nabla,

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.document import Partial
-from audit.evaluate import value
-from audit.graph import Graph
-from audit.latex import Expr, Nabla, Negate, Product, Sum, Symbol, braced, nablas
-from audit.rewriting import column_form
-from audit.shapes import ShapeError
 from autograd import Tensor
+from lstm_autograd.audit.document import Partial
+from lstm_autograd.audit.evaluate import value
+from lstm_autograd.audit.graph import Graph
+from lstm_autograd.audit.latex import Expr, Nabla, Negate, Product, Sum, Symbol, braced, nablas
+from lstm_autograd.audit.rewriting import column_form
+from lstm_autograd.audit.shapes import ShapeError
 
 RTOL, ATOL = 1e-8, 1e-10  # float64 throughout; a right partial agrees to rounding, a wrong one by far more
 RANK = {"right": 0, "convention": 1, "wrong": 2}

@@ -12,9 +12,22 @@ from collections.abc import Callable
 import numpy as np
 
 import autograd as ag
-from audit.latex import Apply, Expr, Hadamard, Nabla, Negate, Number, Power, Product, Sum, Symbol, Transpose, children
-from audit.shapes import ShapeError
 from autograd import Tensor, no_grad, numerical_gradient
+from lstm_autograd.audit.latex import (
+    Apply,
+    Expr,
+    Hadamard,
+    Nabla,
+    Negate,
+    Number,
+    Power,
+    Product,
+    Sum,
+    Symbol,
+    Transpose,
+    children,
+)
+from lstm_autograd.audit.shapes import ShapeError
 
 Lookup = Callable[[Symbol | Nabla], Tensor]
 FD_TOLERANCE = 1e-6  # |engine − finite difference| ≤ FD_TOLERANCE·max(1, |finite difference|)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audit.evaluate import evaluate, jacobian, value
-from audit.latex import Expr, Nabla, Symbol, symbols
 from autograd import Tensor
+from lstm_autograd.audit.evaluate import evaluate, jacobian, value
+from lstm_autograd.audit.latex import Expr, Nabla, Symbol, symbols
 
 
 def sources(reading: dict[str, Expr]) -> dict[str, frozenset[str]]:

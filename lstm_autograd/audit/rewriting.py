@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from audit.document import Definition, Document, Section
-from audit.latex import (
+from lstm_autograd.audit.document import Definition, Document, Section
+from lstm_autograd.audit.latex import (
     Apply,
     Expr,
     Hadamard,
