@@ -201,6 +201,15 @@ class Program:
         """Every leaf's, constant's and step's value in numpy float64."""
         return self.evaluate(self.leaf_arrays(), self.steps)
 
+    @functools.cached_property
+    def values_in_dtype(self) -> dict[str, Any]:
+        """Every value as numpy computes it in the program's dtype: the engine's arithmetic, step for step."""
+        values = {**self.constants, **{leaf.name: leaf.data for leaf in self.leaves}}
+        with np.errstate(all="ignore"):  # what overflows does so in the engine too, and is compared
+            for step in self.steps:
+                values[step.out] = NUMPY[step.op](*(values[a] for a in step.args), **step.params)
+        return values
+
     def loss(self, arrays: Sequence[np.ndarray]) -> float:
         """The scalar that backward differentiates, as a function of the leaves (float64, in leaf order):
         the target itself, or its dot product with the upstream gradient."""

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from programs import OPERATORS, Program, generate, loss_and_gradients, run_engine, run_torch
+from programs import OPERATORS, Program, Step, generate, loss_and_gradients, run_engine, run_torch
 
 from autograd import PRIMITIVES, Tensor
 
@@ -36,9 +36,10 @@ GRADIENT_TOLERANCE = {
 }
 # Values: |engine − numpy| ≤ TOL·max(1, max |numpy|) in each step.
 VALUE_TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
-# Extreme programs, against torch: |engine − torch| ≤ ATOL·max |torch| over the leaf + RTOL·|torch|, elementwise,
-# since the scale above (a sum of values up to 1e300) would excuse any tiny gradient; their values, relative to the
-# step's largest, plus the dtype's smallest normal number (float32 flushes what float64 still holds).
+# Extreme programs, against torch: |engine − torch| ≤ ATOL·bound + RTOL·|torch|, elementwise, where bound is the
+# leaf's share of `bounds` (the largest term its gradient sums), since the scale above (a sum of values up to 1e300)
+# would excuse any tiny gradient; their values: against numpy in the program's dtype (float32 cancels as the engine
+# does), relative to the step's largest value, plus the dtype's smallest normal number.
 EXTREME_TOLERANCE = {np.float64: (1e-13, 1e-12), np.float32: (5e-6, 1e-5)}
 
 program_of = functools.cache(generate)
@@ -96,11 +97,11 @@ def central_differences(program: Program) -> dict[str, np.ndarray]:
 
 def forward_problems(program: Program, namespace: dict) -> list[str]:
     """The first step that ran and is not a Tensor of numpy's shape, the program's dtype and numpy's value."""
-    reference = program.values
+    reference = program.values_in_dtype if program.extreme else program.values
     for step in program.steps:
         if step.out not in namespace:
             break
-        got, want = namespace[step.out], reference[step.out]
+        got, want = namespace[step.out], np.asarray(reference[step.out], dtype=np.float64)
         if not isinstance(got, Tensor):
             found = f"gave {_describe(got)}, not a Tensor"
         elif got.shape != step.shape or got.dtype != program.dtype:
@@ -121,6 +122,7 @@ def gradient_problems(program: Program, grads: dict, reference: dict[str, np.nda
     """Each leaf's gradient: None exactly where the loss does not use the leaf or it does not require grad;
     elsewhere an array of the leaf's shape and the program's dtype, close to `reference`."""
     found, expected, size = [], program.expects_grad(), scale(program)
+    terms = bounds(program) if program.extreme else {}
     atol, rtol = (EXTREME_TOLERANCE if program.extreme else GRADIENT_TOLERANCE[against])[program.dtype]
     for leaf in program.leaves:
         grad, name = grads[leaf.name], leaf.name
@@ -134,7 +136,7 @@ def gradient_problems(program: Program, grads: dict, reference: dict[str, np.nda
                          f"{np.dtype(program.dtype)}")
             continue
         want = reference[name]
-        size = np.max(np.abs(want), initial=0.0) if program.extreme else size
+        size = terms.get(name, size)
         excess = np.abs(grad - want) - (atol * size + rtol * np.abs(want))
         if not np.all(excess <= 0):  # NaN fails too
             worst = _worst(excess)
@@ -180,6 +182,44 @@ def scale(program: Program) -> float:
     """The largest sum of magnitudes in a step the loss uses, at least 1: what its rounding error is relative to."""
     values, used = program.values, program.used()
     return max([1.0] + [float(np.sum(np.abs(values[step.out]))) for step in program.steps if step.out in used])
+
+
+def bounds(program: Program) -> dict[str, float]:
+    """Tensor → a bound on the terms its gradient sums: the loss's upstream magnitude, carried back through every
+    step times its largest partial (and the number of terms a broadcast or a product sums). Where terms of this
+    size cancel, their rounding is what the gradient is accurate to; where none do, RTOL holds it alone."""
+    values, tensors = program.values, program.tensors()
+    bound = dict.fromkeys(tensors, 0.0)
+    bound[program.target] = _largest(values[program.upstream]) if program.upstream else 1.0
+    for step in reversed(program.steps):
+        out, args = values[step.out], [values[a] for a in step.args]
+        for k, name in enumerate(step.args):
+            if name not in tensors:
+                continue
+            partial = _largest_partial(step, k, args, out)
+            spread = max(1.0, np.size(out) / max(1, np.size(args[k])))  # a broadcast operand sums this many terms
+            bound[name] += bound[step.out] * partial * spread
+    return bound
+
+
+def _largest_partial(step: Step, k: int, args: list, out: np.ndarray) -> float:
+    """The largest |∂out/∂operand k| of a step (times the terms a product sums), from float64 values."""
+    op, x = step.op, args[k]
+    if op == "hadamard":
+        return _largest(args[1 - k])
+    if op == "div":
+        return _largest(1 / args[1]) if k == 0 else _largest(out / args[1])
+    if op == "matmul":
+        return _largest(args[1 - k]) * max(np.shape(args[1 - k]))
+    if op in ("exp", "log"):
+        return _largest(out if op == "exp" else 1 / x)
+    if op == "log_softmax":  # u − softmax·Σu
+        return 1.0 + np.shape(x)[step.params.get("axis", -1)]
+    return 0.25 if op == "sigmoid" else 1.0
+
+
+def _largest(value: object) -> float:
+    return float(np.max(np.abs(value), initial=0.0))
 
 
 def _worst(excess: np.ndarray) -> tuple[int, ...]:
