@@ -18,7 +18,7 @@ from lstm.compare import compare, disagreeing
 from lstm.problem import Problem
 from lstm_autograd.cli import main
 from viz import explorer
-from viz.explorer_layout import place_all
+from viz.explorer.layout import place_all
 from viz.graph import NOT_FINITE
 from viz.lstm_views import describe
 from viz.mathml import math, prose

@@ -19,7 +19,7 @@ from lstm.names import GATES, NAMES, SECTIONS, STATES, NodeName, locate
 from lstm.problem import Problem
 from viz import explorer
 from viz.explorer import Audit, Check, Explorer
-from viz.explorer_layout import SHARED
+from viz.explorer.layout import SHARED
 from viz.lstm_views import KINDS, LOSSES, SECTION_OF, UNROLLED, describe, hand_gradients
 
 INITIAL = {str(state.before(0)): name for state, name in zip(STATES, ("h0", "c0"), strict=True)}

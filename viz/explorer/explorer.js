@@ -1,6 +1,6 @@
 // The explorer: one graph's forward pass, then its backward pass, one tensor at a time.
 //
-// Everything it shows comes from the data viz/explorer.py wrote into the page: each tensor's value and gradient
+// Everything it shows comes from the data viz/explorer/page.py wrote into the page: each tensor's value and gradient
 // (the engine's), the forward order (autograd.graph.walk) and the backward order (the same walk reversed: the
 // order of the engine's own reverse pass), and for every edge the local partial its primitive declares with the
 // numbers of that declaration's vjp. Positions are Graphviz's, one layout per unit (an LSTM's time step, and the
@@ -9,7 +9,7 @@
   "use strict";
   const D = JSON.parse(document.getElementById("explorer-data").textContent);
   const $ = (id) => document.getElementById(id);
-  const NUMBER = 10; // characters a number takes on a card (viz/explorer_layout.py: NUMBER)
+  const NUMBER = 10; // characters a number takes on a card (viz/explorer/layout.py: NUMBER)
   const LONG = 13; // and in the ledger
   const LIMIT = D.limit;
   const N = D.nodes.length, F = D.forward.length, B = D.backward.length, TOTAL = F + B;
@@ -59,7 +59,7 @@
     return `‖·‖ ${p(norm)}  min ${p(lo)}  max ${p(hi)}`;
   }
 
-  // An array as a card writes it (viz/explorer_layout.py: array_lines), or, `long`, as the ledger does: every
+  // An array as a card writes it (viz/explorer/layout.py: array_lines), or, `long`, as the ledger does: every
   // element it holds, a row a line.
   function lines(enc, long = false) {
     if (!enc) return [];

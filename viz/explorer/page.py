@@ -1,10 +1,10 @@
-"""The explorer: watch backpropagation happen, one node at a time, in one self-contained HTML page.
+"""The explorer's page: what it reads from a graph, and the one self-contained HTML file it writes.
 
 `explore(*roots)` reads a graph after `backward(retain_grads=True)`: every tensor's value and gradient (the
 engine's), the order of the engine's own reverse pass (`autograd.graph.walk` reversed, the very function
 `backward_pass` walks), and along every edge the local partial its primitive declares: the formula, and the
 numbers of the same declaration's vjp applied to the gradient that arrived. The page (the script, style and
-math font in viz/explorer/, written into the file) steps through the forward pass, then the backward pass;
+math font beside this module, written into the file) steps through the forward pass, then the backward pass;
 nothing in it loads from a network.
 """
 
@@ -25,11 +25,11 @@ import numpy as np
 from autograd import Tensor
 from autograd.files import atomic_write, check_destination, streamed
 from autograd.graph import walk
-from viz import explorer_layout as lay
+from viz.explorer.layout import scene
 from viz.graph import GRADIENT_SCALE, KINDS, NOT_FINITE, Describe, Kinds, Node, gradient_colour, plain
 from viz.mathml import math, prose
 
-ASSETS = Path(__file__).parent / "explorer"
+ASSETS = Path(__file__).parent  # the page's template, script, style and font
 STORED = 1024  # elements of an array written into the page in full; a larger one as its norm, min and max
 # how a primitive's forward reads, by its symbol: between its operands, or after its one operand
 INFIX = {"+": " + ", "−": " − ", "⊙": " ⊙ ", "/": " / ", "@": " "}
@@ -239,7 +239,7 @@ def explore(
         "marks": {"note": prose(mark_note) if mark_note else "",
                   "first": next((i for i in backward if nodes[i]["mark"]), None)},
     }
-    data.update(lay.scene(tensors, looks, called, edges, maths, collapsed, max_elements))
+    data.update(scene(tensors, looks, called, edges, maths, collapsed, max_elements))
     data["limit"] = max_elements
     data["start"] = len(tensors)  # the page opens with the forward pass done, the backward pass about to start
     data["math"] = maths.items
