@@ -72,7 +72,7 @@ NUMPY: dict[str, Callable[..., np.ndarray]] = {
     "hadamard": np.multiply,
     "div": np.divide,
     "matmul": np.matmul,
-    "sigmoid": lambda x: _sigmoid(x),
+    "sigmoid": _sigmoid,
     "tanh": np.tanh,
     "exp": np.exp,
     "log": np.log,

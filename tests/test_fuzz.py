@@ -135,13 +135,12 @@ def gradient_problems(program: Program, grads: dict, reference: dict[str, np.nda
             found.append(f"{name}.grad is {_describe(grad)}; expected an array of shape {leaf.data.shape} "
                          f"{np.dtype(program.dtype)}")
             continue
-        want = reference[name]
-        size = terms.get(name, size)
-        excess = np.abs(grad - want) - (atol * size + rtol * np.abs(want))
+        want, bound = reference[name], terms.get(name, size)
+        excess = np.abs(grad - want) - (atol * bound + rtol * np.abs(want))
         if not np.all(excess <= 0):  # NaN fails too
             worst = _worst(excess)
             found.append(f"{name}.grad{list(worst)}: engine {grad[worst]:.10g}, {against} {want[worst]:.10g} "
-                         f"(scale {size:.3g}); all of {name}.grad, flat:\n      engine {_flat(grad)}\n"
+                         f"(scale {bound:.3g}); all of {name}.grad, flat:\n      engine {_flat(grad)}\n"
                          f"      {against} {_flat(want)}")
     return found
 
