@@ -19,7 +19,8 @@ step, after which only steps whose partials are at most about 1 in size follow, 
 Finite differences mean nothing there; torch is their gradients' reference.
 
 `Program.source` is Python, and `run_engine` executes exactly that text, so what a failure prints is what ran.
-`Program.values`, `Program.loss` (numpy, float64) and `run_torch` evaluate the same steps without the engine. For
+`Program.values`, `Program.loss` (numpy, float64), `Program.values_in_dtype` (numpy, the program's dtype) and
+`run_torch` evaluate the same steps without the engine. For
 other tests (a Taylor-remainder test, say), `loss_and_gradients(seed)` gives the scalar loss as a function of the
 leaves in numpy float64, the leaves' values, and the engine's gradients there.
 
