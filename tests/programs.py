@@ -33,6 +33,7 @@ import functools
 import operator
 import random
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -365,6 +366,7 @@ class EngineRun:
     namespace: dict[str, Any]  # every name of the source after it ran (as far as it got)
     error: BaseException | None
     failed_line: str | None  # the line of the source that raised
+    warned: list[str]  # the warnings the engine gave (sigmoid at ±1000, exp's underflow: none is due)
 
     def gradients(self, program: Program) -> dict[str, Any]:
         """Leaf name → its .grad after backward (None when it has none)."""
@@ -375,16 +377,18 @@ def run_engine(program: Program) -> EngineRun:
     """Execute the program's source with the engine."""
     source = program.source()
     namespace: dict[str, Any] = {"np": np, "ag": ag, "Tensor": Tensor, "refused": refused}
-    try:
-        exec(compile(source, f"<fuzz program {program.seed}>", "exec"), namespace)
-    except Exception as error:  # the fuzzer reports whatever the engine raises, with the line
-        tb, line = error.__traceback__, None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == f"<fuzz program {program.seed}>":
-                line = source.splitlines()[tb.tb_lineno - 1]
-            tb = tb.tb_next
-        return EngineRun(namespace, error, line)
-    return EngineRun(namespace, None, None)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            exec(compile(source, f"<fuzz program {program.seed}>", "exec"), namespace)
+        except Exception as error:  # the fuzzer reports whatever the engine raises, with the line
+            tb, line = error.__traceback__, None
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == f"<fuzz program {program.seed}>":
+                    line = source.splitlines()[tb.tb_lineno - 1]
+                tb = tb.tb_next
+            return EngineRun(namespace, error, line, [str(w.message) for w in warned])
+    return EngineRun(namespace, None, None, [str(w.message) for w in warned])
 
 
 def refused(call: Callable[[], Any]) -> str | None:

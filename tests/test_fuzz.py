@@ -3,9 +3,9 @@
 Every leaf's gradient is checked against central finite differences of the program in numpy float64 always
 (but in the extreme programs, whose values are at the edge of the dtype's range: there, only that it is finite),
 and against torch when it is installed; on the way, every step's value, shape and dtype, that backward leaves
-inputs alone, and that a batched matmul is refused with one line naming the op and both shapes. A failure
-names the seeds, says what went wrong and prints the program as the Python the engine ran. Run programs again
-with
+inputs alone, that the engine gives no warning, and that a batched matmul is refused with one line naming the
+op and both shapes. A failure names the seeds, says what went wrong and prints the program as the Python the
+engine ran. Run programs again with
 
     python tests/test_fuzz.py SEED [SEED ...]
 """
@@ -61,6 +61,7 @@ def problems(seed: int) -> list[str]:
                   if isinstance(grad, np.ndarray) and not np.all(np.isfinite(grad))]
     else:
         found += gradient_problems(program, grads, central_differences(program), "finite differences")
+    found += [f"the engine warned: {message}" for message in run.warned]
     return found + refusal_problems(program, run.namespace) + ownership_problems(program, run.namespace, grads)
 
 
