@@ -286,7 +286,7 @@ def test_bad_input_is_one_line_naming_the_path(tmp_path, capsys, name, content, 
     assert err.count("\n") == 1 and str(path) in err and message in err, err
 
 
-@pytest.mark.parametrize("page, options", [("docs/audit.md", ""), ("README.md", " --problems")])
+@pytest.mark.parametrize("page, options", [("docs/audit.md", ""), ("docs/audit.md", " --problems")])
 def test_the_docs_show_the_real_output_on_the_seed(page, options):
     shown = (ROOT / page).read_text()
     command = f"lstm-autograd audit docs/lstm-cell-partials.md{options}"

@@ -5,11 +5,15 @@ Every import of every module is read with `ast`, also the ones inside functions,
 hiding an import where it runs late.
 """
 
+import argparse
 import ast
 import re
+import tokenize
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from lstm_autograd.cli import build_parser
 
 ROOT = Path(__file__).parent.parent
 # A package may import only packages of a lower layer; packages of one layer never import each other.
@@ -186,14 +190,14 @@ def test_the_checks_catch_an_upward_import_a_late_one_and_a_cycle(tmp_path):
     assert cycles([*found, back]) == ["lstm.hand → lstm.probe → lstm.hand", "lstm.probe → lstm.hand → lstm.probe"]
 
 
-def test_the_readme_table_of_layers_is_this_one():
-    rows = re.findall(r"^\| (\d) \| `(\w+)/` \|", (ROOT / "README.md").read_text(), re.M)
+def test_the_architecture_pages_table_of_layers_is_this_one():
+    rows = re.findall(r"^\| (\d) \| `(\w+)/` \|", (ROOT / "docs" / "architecture.md").read_text(), re.M)
     assert {package: int(layer) for layer, package in rows} == LAYERS
 
 
-def test_the_readme_map_of_the_code_names_every_module_under_its_package():
-    """A newcomer finds each module in the README's map, under its own package's heading."""
-    text = (ROOT / "README.md").read_text()
+def test_the_map_of_the_code_names_every_module_under_its_package():
+    """A newcomer finds each module in docs/architecture.md's map, under its own package's heading."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
     tree = text[text.index("\nautograd/  tensor.py"):text.index("\ntests/     fixtures/")]
     listed, package = set(), None
     for line in tree.splitlines():
@@ -203,3 +207,39 @@ def test_the_readme_map_of_the_code_names_every_module_under_its_package():
     modules = {f.relative_to(ROOT).as_posix() for p in INSTALLED for f in (ROOT / p).rglob("*.py")
                if f.name not in ("__init__.py", "__main__.py")}
     assert sorted(modules - listed) == []
+
+
+def command_line_options() -> set[str]:
+    """Every option of every lstm-autograd command."""
+    parser = build_parser()
+    commands = [parser, *(sub for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+                          for sub in action.choices.values())]
+    return {option for command in commands for action in command._actions for option in action.option_strings}
+
+
+def options_mentioned(path: Path, options: set[str]) -> list[str]:
+    """The command-line options a module's strings, docstrings and comments name, each with its line."""
+    with path.open("rb") as file:
+        tokens = [t for t in tokenize.tokenize(file.readline) if t.type in (tokenize.STRING, tokenize.COMMENT)]
+    return [f"{path.relative_to(ROOT)}:{t.start[0]}: {found}" for t in tokens
+            for found in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)\b", t.string) if found in options]
+
+
+def test_no_module_below_the_command_line_mentions_a_command_line_option():
+    """A library names its Python arguments; the command line words its messages in options (cli.OPTION_OF)."""
+    options = command_line_options()
+    found = [line for package in ("autograd", "lstm", "viz") for path in sorted((ROOT / package).rglob("*.py"))
+             for line in options_mentioned(path, options)]
+    assert not found, "\n".join(found)
+
+
+# the modules that draw and explore any engine graph; viz/lstm_*.py and viz/__init__.py speak for the LSTM
+GENERIC = [*(ROOT / "viz" / name for name in ("graph.py", "render.py", "labels.py", "svg.py", "mathml.py")),
+           *sorted(path for path in (ROOT / "viz" / "explorer").iterdir() if path.suffix in (".py", ".js", ".html"))]
+LSTM_WORDS = r"\b(LSTM|gates?|h_T|hs|c_t)\b"
+
+
+def test_the_generic_pictures_and_explorer_say_nothing_of_lstms():
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in GENERIC
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if re.search(LSTM_WORDS, line)]
+    assert not found, "\n".join(found)
