@@ -1,7 +1,7 @@
 """Files: every write of the library goes beside its destination and is renamed there, so a crash never leaves
 half a file; .npz files read back with a clear error when they are missing, truncated or of another kind.
 
-As `cp`, `tee` and `dot -o` do, a symbolic link is followed (its target replaced, the link kept); a device node,
+As `cp`, `tee` and Graphviz's `dot` do, a symbolic link is followed (its target replaced, the link kept); a device node,
 FIFO or /dev/stdout is written to directly, as a stream; and `-` is standard output where the caller allows it.
 
 A new file gets the mode the umask gives (0644 under umask 022), as `open` would; a file written over keeps its

@@ -1,5 +1,6 @@
-"""`compare --hand FILE`: your file imported and run in a process of its own, so that nothing it does there (exit,
-kill its process, print, raise) can make, change or stop the verdict, which is reached in this process alone.
+"""Your hand backward's file (`lstm.compare(hand=...)`) imported and run in a process of its own, so that nothing
+it does there (exit, kill its process, print, raise) can make, change or stop the verdict, which is reached in this
+process alone.
 
 The child (`python -m lstm.isolated`) imports the file as `lstm.yours.load` does, then runs the layouts' calls of
 your code (`Layout.backward`, `Layout.run_forward`: your functions called on copies, what they return checked) on

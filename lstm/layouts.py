@@ -139,7 +139,7 @@ def _array(value: Any, what: str, shape: tuple[int, ...], dtype: np.dtype) -> np
     given = np.asarray(value).dtype
     if given.kind == "f" and given.itemsize < dtype.itemsize:  # its rounding alone would fail every row
         raise HandError(f"{what} is {given}, but the problem is {dtype}: return {dtype} arrays, or check in "
-                        f"{given} (--dtype {given})")
+                        f"{given} (dtype={str(given)!r})")
     return array
 
 

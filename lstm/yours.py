@@ -1,4 +1,4 @@
-"""Your own LSTM backward against the engine: `lstm.compare(hand=...)` and `lstm-autograd compare --hand`.
+"""Your own LSTM backward against the engine: `lstm.compare(hand=...)`.
 
 One random problem (a sequence, parameters, and the loss Σ_t h_t·dhs_t + h_T·dh_T + c_T·dc_T) in the layout
 your code is written in (`lstm.layouts`). Your forward, when given, is checked against the engine's forward;
@@ -42,7 +42,7 @@ from lstm.names import GATE_OF, GATES, NAMES
 from lstm.problem import FLOORS, Problem
 from lstm.sequence import unroll
 
-DEFAULT_FUNCTION = "backward"  # what --hand FILE.py names when :FUNCTION is left off (own, pytorch)
+DEFAULT_FUNCTION = "backward"  # what a hand FILE.py names when :FUNCTION is left off (own, pytorch)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -57,13 +57,13 @@ def load(spec: str, layout: str = "own") -> Hand:
     path, function = split_spec(spec)
     file = Path(path)
     if file.suffix != ".py":
-        raise HandError(f"--hand takes FILE.py[:FUNCTION], got {spec!r}")
+        raise HandError(f"hand= takes FILE.py[:FUNCTION], got {spec!r}")
     if not file.is_file():
-        raise HandError(f"--hand: no file {path}")
+        raise HandError(f"hand=: no file {path}")
     module = _import(file)
     if layout == "cs231n":
         if function is not None:
-            raise HandError(f"--hand {spec}: the cs231n layout reads lstm_forward and lstm_backward; name the file "
+            raise HandError(f"hand={spec!r}: the cs231n layout reads lstm_forward and lstm_backward; name the file "
                             "alone")
         return hand_of(module, "cs231n", source=file.name)
     function = function or DEFAULT_FUNCTION
@@ -318,7 +318,7 @@ class HandReport:
                  f"{sizes} {s['dtype']} seed={s['seed']}; the loss {loss}, its upstream gradients random"]
         if s["layout"] == "cs231n" and s["length"] == 1:
             lines.append("note: with c0 = 0 and one step the forget gate has no effect, so its lines go unchecked: "
-                         "use --length 2 or more")
+                         "check two steps or more")
         if s["dtype"] == "float32":
             lines.append(f"your code runs in float32 (tolerance {self.tolerance:.2g}, the float rule); the engine "
                          "and finite differences in float64")

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import importlib.util
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -114,7 +115,10 @@ def cmd_render(args: argparse.Namespace) -> int:
                    seed=args.seed, collapse=args.collapse, loss=args.loss,
                    derivation=None if args.bug is None else find(args.bug).derivation)
     if args.gate == "all":
-        prepare_folder(args.output)  # before the work, not after
+        try:
+            prepare_folder(args.output)  # before the work, not after
+        except ValueError as error:  # named as a picture: perhaps one section's was meant
+            raise ValueError(f"{error}, or one --gate for one picture") from None
         paths = viz.render_all(args.output, args.format or "svg", **options)
     else:
         path, fmt = destination(args.output, args.format, args.gate)
@@ -397,9 +401,16 @@ def _train_parser(commands: argparse._SubParsersAction) -> None:
     command.set_defaults(run=cmd_train, parser=command)
 
 
+# The libraries name their Python arguments (`fmt='dot'`, `hand=`); the command line names its options.
+OPTION_OF = {"fmt": "--format", "hand": "--hand", "dtype": "--dtype", "folder": "-o", "gate": "--gate"}
+
+
 def _message(error: BaseException, command: str) -> str:
-    """The error's text without the command's own name in front, which the line already starts with."""
-    return str(error).removeprefix(f"{command}: ")
+    """The error's text in the command line's words: its options for the libraries' arguments, and without the
+    command's own name in front, which the line already starts with."""
+    text = re.sub(rf"\b({'|'.join(OPTION_OF)})=(?:'([^']*)')?",
+                  lambda m: OPTION_OF[m[1]] + (f" {m[2]}" if m[2] is not None else ""), str(error))
+    return text.removeprefix(f"{command}: ")
 
 
 SIZES = "reduce the sizes: --hidden-size, --input-size, --batch or --length"

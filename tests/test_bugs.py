@@ -7,8 +7,9 @@ import pytest
 
 import viz
 from lstm import hand
-from lstm.bugs import BUGS, bug_zoo_markdown
+from lstm.bugs import BUGS
 from lstm.compare import compare
+from lstm_autograd.bug_zoo import bug_zoo_markdown
 from lstm_autograd.cli import main
 
 DOC = Path(__file__).parent.parent / "docs" / "bug-zoo.md"

@@ -2,8 +2,8 @@
 
 Each edge is labeled with the local partial that the primitive declares in `autograd.ops`, the same
 declaration the reverse pass runs, so the picture cannot drift from the math. The renderer knows only the
-engine: where a tensor is drawn, what it is called and what kind it is come from a `describe` hook (the
-LSTM's is `viz.lstm_views.describe`); by default a tensor is called by its name, or by its primitive.
+engine: where a tensor is drawn, what it is called and what kind it is come from a `describe` hook (a model's
+views give theirs); by default a tensor is called by its name, or by its primitive.
 
 The partial sits in a small node of its own on the edge, not in Graphviz's edge label, which the spline is free to
 run through: an edge goes from the operand into its label and out of it to the result, so it never crosses it.
@@ -198,13 +198,14 @@ def gradient_colour(grad: np.ndarray | None) -> str | None:
     return next(colour for bound, colour in GRADIENT_SCALE if norm >= bound)
 
 
-def checked_roots(roots: tuple, who: str) -> tuple[Tensor, ...]:
-    """The tensors a picture starts from, or a TypeError saying that a picture is of Tensors."""
+def checked_roots(roots: tuple, who: str, hint: str = "") -> tuple[Tensor, ...]:
+    """The tensors a picture starts from, or a TypeError saying that a picture is of Tensors (`hint`: which ones,
+    in the caller's words)."""
     wrong = [root for root in roots if not isinstance(root, Tensor)]
     if wrong or not roots:
         got = type(wrong[0]).__name__ if wrong else "nothing"
-        raise TypeError(f"{who}: expected Tensors, the results of engine operations whose graph to draw (e.g. "
-                        f"hs or h_T of a model's call), got {got}")
+        raise TypeError(f"{who}: expected Tensors, the results of engine operations whose graph to draw"
+                        f"{f' (e.g. {hint})' if hint else ''}, got {got}")
     return roots
 
 

@@ -28,7 +28,7 @@ INITIAL = {str(state.before(0)): name for state, name in zip(STATES, ("h0", "c0"
 def explore(*roots: Tensor, **options: Any) -> Explorer:
     """`viz.explorer.explore` with the LSTM's names, boxes and kinds: the explorer of the graph that computed
     `roots` (the tensor backward was called on), after `backward(retain_grads=True)`; `options` are its."""
-    return explorer.explore(*roots, **{"describe": describe, "kinds": KINDS, **options})
+    return explorer.explore(*roots, **{"describe": describe, "kinds": KINDS, "hint": "t0/input gate/p", **options})
 
 
 def explore_gate(

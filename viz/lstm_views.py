@@ -33,6 +33,7 @@ KINDS = {
 # render_gate's names → the derivation's sections, by their first word (None: the whole cell)
 SECTION_OF = {**{section.split()[0]: section for section in SECTIONS}, "all": None}
 UNROLLED = 3  # the longest sequence drawn term by term by default; longer ones are collapsed to one node per step
+ROOTS = "hs or h_T of a model's call"  # what a picture of an LSTM starts from
 # the loss the worked examples differentiate: R_t is a fixed random array of h_t's shape, the gradient that
 # reaches h_t from outside (the upstream gradient); "last" keeps only the last step's term
 LOSSES = {
@@ -108,7 +109,7 @@ def draw(
     """
     only = sections_named(sections)
     if collapse is None:
-        collapse = len({NodeName.parse(t.name).step for t in walk(checked_roots(roots, "draw")) if t.name}
+        collapse = len({NodeName.parse(t.name).step for t in walk(checked_roots(roots, "draw", ROOTS)) if t.name}
                        - {None}) > UNROLLED
     if collapse:
         return draw_timeline(*roots, sections=only, highlight=highlight, title=title)
@@ -215,7 +216,7 @@ def draw_timeline(*roots: Tensor, title: str | None = None, per_row: int = 10,
     marked: dict[int, list[str]] = {}
     parameters: dict[str, Tensor] = {}
     initial: dict[str, Tensor] = {}
-    tensors = walk(checked_roots(roots, "draw_timeline"))
+    tensors = walk(checked_roots(roots, "draw_timeline", ROOTS))
     for tensor in tensors:
         name = NodeName.parse(tensor.name) if tensor.name else None
         if name is None:

@@ -1,7 +1,7 @@
 """The derivation's names and formulas as MathML, which Chromium, Firefox and Safari typeset natively.
 
 The text is the one the derivation, `lstm.names` and the primitives' `Partial`s write: `W_hi`, `h_{t-1}ᵀ`,
-`∇_{W_hi} v`, `1−tanh²(c_t)`. `_x` or `_{…}` (nested braces allowed) is a subscript of the atom before it,
+`∇_{W_hi} v`, `1−tanh²(p)`. `_x` or `_{…}` (nested braces allowed) is a subscript of the atom before it,
 `ᵀ` and `²` are superscripts; a word of several letters is an upright name (tanh, softmax); everything else is
 an operator. A `-` in a subscript is the minus sign, as the derivation prints it.
 """

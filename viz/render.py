@@ -46,7 +46,7 @@ def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
     else:
         raise RenderError(
             "render: no Graphviz layout engine found; `pip install pygraphviz` (its wheels bundle Graphviz) or "
-            "install Graphviz's `dot`, or ask for --format dot"
+            "install Graphviz's `dot`, or ask for fmt='dot'"
         )
     if fmt == "svg":
         return svg.settle(outputs[0].decode(), svg.runs(outputs[1])).encode()
@@ -129,7 +129,7 @@ def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     named = SUFFIXES.get(suffix.lower())
     if fmt is None and suffix and named is None:
         raise ValueError(f"render: cannot tell the format from the extension {suffix} of {path}; end it in "
-                         f"{', '.join(SUFFIXES)}, or give the format (--format)")
+                         f"{', '.join(SUFFIXES)}, or give the format (fmt=)")
     if fmt is not None and named is not None and named != fmt:
         raise ValueError(f"render: {path} ends in {suffix} but the format asked for is {fmt}; write {fmt} to a "
                          f"{'.' + fmt} file, or leave the format out to take it from the extension")
@@ -142,20 +142,20 @@ def destination(path: str | os.PathLike, fmt: str | None = None, name: str = "pi
     fmt = output_format(path, fmt)
     if os.fspath(path) == STDOUT and fmt == "png":
         raise ValueError("render: a png is binary and not written to - (standard output); give a file name, or "
-                         "--format svg or dot")
+                         "fmt='svg' or fmt='dot'")
     if str(path) and Path(path).is_dir():
         raise IsADirectoryError(f"render: {path} is a folder; give a file name such as {Path(path) / name}.{fmt}")
     return check_destination(path, stdout=True), fmt
 
 
 def prepare_folder(folder: str | os.PathLike) -> Path:
-    """The folder that receives one picture per section: created when missing (its parent must exist); refused
-    when it is a file, or when a new folder's name is a picture's (x.svg is surely meant as a file)."""
+    """The folder that receives the pictures: created when missing (its parent must exist); refused when it is a
+    file, or when a new folder's name is a picture's (x.svg is surely meant as a file)."""
     if str(folder) and Path(folder).exists() and not Path(folder).is_dir():
-        raise NotADirectoryError(f"{folder} is a file; -o must be a folder, which receives one picture per section")
+        raise NotADirectoryError(f"{folder} is a file; folder= must be a folder, which receives the pictures")
     if str(folder) and not Path(folder).exists() and Path(folder).suffix.lower() in SUFFIXES:
-        raise ValueError(f"{folder} names a file, but -o must be a folder, which receives one picture per section; "
-                         "give a folder name, or one --gate for one picture")
+        raise ValueError(f"{folder} names a file, but folder= must be a folder, which receives the pictures; give "
+                         "a folder name")
     return check_folder(folder)
 
 

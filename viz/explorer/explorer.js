@@ -3,8 +3,9 @@
 // Everything it shows comes from the data viz/explorer/page.py wrote into the page: each tensor's value and gradient
 // (the engine's), the forward order (autograd.graph.walk) and the backward order (the same walk reversed: the
 // order of the engine's own reverse pass), and for every edge the local partial its primitive declares with the
-// numbers of that declaration's vjp. Positions are Graphviz's, one layout per unit (an LSTM's time step, and the
-// rest of the graph); shutting a box compresses its unit's layout, opening a unit's card stretches the root's.
+// numbers of that declaration's vjp. Positions are Graphviz's, one layout per unit (a box of boxes, such as a
+// time step, and the rest of the graph); shutting a box compresses its unit's layout, opening a unit's card
+// stretches the root's.
 (() => {
   "use strict";
   const D = JSON.parse(document.getElementById("explorer-data").textContent);
@@ -694,6 +695,7 @@
     $("title").innerHTML = D.title;
     $("scrub").max = TOTAL;
     $("names").innerHTML = D.nodes.map((_, n) => `<option value="${esc(nodeName(n))}">`).join("");
+    if (D.hint) $("jump").placeholder = `name, e.g. ${D.hint}`;
     $("legend").innerHTML = D.kinds.map(([, colour, label]) => `<span><span class="swatch" style="background:${colour}">` +
       `&nbsp;</span>${label}</span>`).join("") + '<span>‖∇‖: ' + D.scale.map(([bound, colour], k) =>
       `<span class="swatch" style="background:${colour}">${bound ? "≥ " + bound : "&lt; " + D.scale[k - 1][0]}</span>`).join("") +

@@ -1,6 +1,6 @@
 """Where the explorer draws each tensor, laid out by the bundled Graphviz.
 
-The graph is cut into *units*: each top-level box that groups other boxes (an LSTM's time step; `Cluster.outline`)
+The graph is cut into *units*: each top-level box that groups other boxes (a time step, say; `Cluster.outline`)
 is one, and the root, the rest of the graph, is another. Graphviz lays out each unit once, every box in it open,
 and the root with every unit shut to a card; the page shuts a box by compressing its unit's layout and opens a
 card by stretching the root's, so no click waits for a layout and nothing jumps.
@@ -8,8 +8,8 @@ card by stretching the root's, so no click waits for a layout and nothing jumps.
 A tensor may be drawn in several *places*: where its describe hook puts it (home); a tensor of no box read in
 several boxes once beside each reader (copy: a parameter beside each step's use, as `viz.graph` draws it), and
 also, when several units read it, in a box of its own at the root (the shared group), so it is in sight while
-the units are shut; a tensor read by another unit once more at that unit's edge (stub: step t's h_t is what step
-t + 1 reads as h_{t−1}). Edges between units are drawn once at the root, between their cards.
+the units are shut; a tensor read by another unit once more at that unit's edge (stub: what step t computed,
+by the name step t + 1 reads it by). Edges between units are drawn once at the root, between their cards.
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ def scene(tensors: Sequence[Tensor], looks: Sequence[Look], called: Callable[[Te
             boxes[b].members.append(i)
     for b, box in enumerate(boxes):
         box.outputs = [i for i in box.members if any(b not in home_box[r] for r in readers[i])]
-    for box in boxes:  # a unit's card also reports what leaves the boxes inside it (an LSTM step: h, c, the gates)
+    for box in boxes:  # a unit's card also reports what leaves the boxes inside it
         if box.opens is not None:
             inner = sorted((b for b in boxes if b.unit == box.opens and len(b.path) == 1), key=lambda b: b.cluster.rank)
             box.outputs = list(dict.fromkeys([*box.outputs, *(i for b in inner for i in b.outputs)]))

@@ -175,15 +175,16 @@ def explore(
     mark_note: str = "",
     collapsed: Iterable[str] | None = None,
     max_elements: int = 8,
+    hint: str = "",
 ) -> Explorer:
     """The explorer of the graph that computed `roots` (the tensor backward was called on), after
     `backward(retain_grads=True)`.
 
     `describe` places and names each tensor (as for `viz.graph.draw`; its `read_as` names an operand as the
-    boxes that read it do, h_t read as h_{t−1} by the next step); `checks` (by full name) an independent witness
-    of a gradient for the ledger; `marks` (full names) tensors to outline in red,
+    boxes that read it do, a state read as the previous one by the next step); `checks` (by full name) an
+    independent witness of a gradient for the ledger; `marks` (full names) tensors to outline in red,
     `mark_note` says why; `collapsed` the keys of the boxes that open shut (default: the units, when there are
-    more than three).
+    more than three); `hint` a tensor's name, the example the page's jump box shows.
     """
     if not roots:
         raise ValueError("explore: give the tensor backward was called on, e.g. explore(loss)")
@@ -203,7 +204,7 @@ def explore(
     checks = checks or {}
 
     def called(tensor: Tensor, reader: Tensor) -> str:
-        """What `reader` calls its operand `tensor`: step t reads step t − 1's h_t as h_{t−1}."""
+        """What `reader` calls its operand `tensor` (its `read_as`)."""
         return described[index[id(tensor)]].read_by(described[index[id(reader)]])
 
     nodes = []
@@ -229,6 +230,7 @@ def explore(
     data = {
         "title": prose(title or "the graph of " + ", ".join(looks[index[id(r)]].symbol for r in roots)),
         "plain_title": title or "explorer",
+        "hint": hint,
         "nodes": nodes,
         "edges": [{k: v for k, v in edge.items() if k not in ("array", "text")} for edge in edges],
         "forward": list(range(len(tensors))),
