@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import graphviz
 import numpy as np
@@ -52,11 +53,11 @@ class Place:
 
 @dataclass
 class Drawn:
-    """One edge as drawn in a unit: between two drawn things (("place", i) or ("card", unit key)), carrying the
-    graph's edges `edges` (several where it stands for all the edges between two units)."""
+    """One edge as drawn in a unit: between two drawn things (their ids), carrying the graph's edges `edges`
+    (several where it stands for all the edges between two units)."""
 
-    tail: tuple[str, object]
-    head: tuple[str, object]
+    tail: int
+    head: int
     edges: list[int] = field(default_factory=list)
     label: tuple[float, float] | None = None  # size of its label, the partial it carries
 
@@ -132,12 +133,13 @@ def _fixed(width: float, height: float) -> str:
 
 
 def dot_source(things: list[tuple[float, float, tuple[int, ...]]], boxes: list[tuple[float, float]],
-               parents: list[int | None], edges: list[Drawn], ids: dict[tuple[str, object], int],
+               parents: list[int | None], edges: list[tuple[int, int, tuple[float, float] | None]],
                label: tuple[float, float] | None, rankdir: str, rows: list[list[int]] = (),
                below: list[int] = (), chain: list[int] = ()) -> str:
     """DOT for one unit: `things` (width, height, the boxes it sits in, outermost first) as fixed-size boxes,
-    `boxes` (label size) nested by `parents`, `edges` between things, optionally `rows` of things kept side by
-    side (the root's cards, wrapped) and things to rank `below` them, or a `chain` of things kept level."""
+    `boxes` (label size) nested by `parents`, `edges` (tail, head, label size) between things, optionally `rows`
+    of things kept side by side (the root's cards, wrapped) and things to rank `below` them, or a `chain` of
+    things kept level."""
     lines = [f"digraph unit {{ graph [rankdir={rankdir} nodesep=0.3 ranksep=0.55 newrank=true labelloc=t"
              + (f" label={_fixed(*label)}" if label else "") + "];",
              'node [shape=box fixedsize=true label=""]; edge [arrowsize=0.7];']
@@ -167,9 +169,8 @@ def dot_source(things: list[tuple[float, float, tuple[int, ...]]], boxes: list[t
     for k in below:
         lines.append(f"n{rows[-1][0]} -> n{k} [style=invis];")
     row_of = {k: r for r, row in enumerate(rows) for k in row}
-    for k, edge in enumerate(edges):
-        tail, head = ids[edge.tail], ids[edge.head]
-        attributes = f" label={_fixed(*edge.label)}" if edge.label else ""
+    for k, (tail, head, size) in enumerate(edges):
+        attributes = f" label={_fixed(*size)}" if size else ""
         if tail in row_of and head in row_of and row_of[tail] != row_of[head]:
             attributes += " constraint=false"  # from the end of a row to the next: it must not drag the rows apart
         lines.append(f"n{tail} -> n{head} [id=e{k}{attributes}];")
@@ -297,148 +298,198 @@ class Box:
     outputs: list[int] = field(default_factory=list)
 
 
+@dataclass
+class Thing:
+    """One card the page draws: a tensor at one of its places, or a unit's box shut to a card (role "card")."""
+
+    unit: str  # the unit it is drawn in
+    of: int  # the tensor it shows; a card: its box
+    role: str  # "home", "copy", "stub" or "card"
+    size: tuple[float, float]
+    path: tuple[Cluster, ...] = ()  # its boxes inside the unit, outermost first
+    symbol: int | None = None  # its title, an index into the page's formulas
+    note: int | None = None  # a line under the title: where a stub comes from, that a copy is shared
+    box: int | None = None  # the innermost box it sits in
+
+    def data(self) -> list:
+        return [self.of, self.role, self.symbol, self.note, self.box]
+
+
+class Scene:
+    """The page's units, their boxes, the things drawn in each and the edges between them, built in steps."""
+
+    def __init__(self, tensors: Sequence[Tensor], looks: Sequence[Look], edges: list[dict]) -> None:
+        self.tensors, self.looks, self.edges = tensors, looks, edges
+        self.places = place_all(tensors, looks)
+        self.readers: list[list[int]] = [[] for _ in tensors]
+        for edge in edges:
+            self.readers[edge["p"]].append(edge["c"])
+        self.outlines = {look.clusters[0].key: look.clusters[0] for look in looks
+                         if look.clusters and look.clusters[0].outline}
+        self.units = [ROOT, *(key for _, key in sorted((cluster.rank, key) for key, cluster in self.outlines.items()))]
+        self.boxes: list[Box] = []
+        self.box_of: dict[tuple[str, tuple[Cluster, ...]], int] = {}  # (unit, path) → box
+        self.unit_box: dict[str, int] = {}  # a unit → its own box, drawn at the root
+        self.things: list[Thing] = []
+        self.thing_of: dict[tuple[int, int], int] = {}  # (tensor, its k-th place) → thing
+        self.card_of: dict[str, int] = {}  # a unit → the thing of its card
+        self.drawn: dict[str, list[Drawn]] = {unit: [] for unit in self.units}
+        self.between: dict[tuple[int, int], Drawn] = {}  # the root's edges between units, by (tail, head)
+
+    def open_boxes(self) -> None:
+        """Every box: each unit's own (at the root), then each box a place sits in, inside its parent."""
+        for key in self.units[1:]:
+            self.unit_box[key] = self.box_of[(ROOT, (self.outlines[key],))] = len(self.boxes)
+            self.boxes.append(Box(self.outlines[key], ROOT, (), None, opens=key))
+        for place in (place for own in self.places for place in own):
+            for depth in range(1, len(place.path) + 1):
+                path = place.path[:depth]
+                if (place.unit, path) in self.box_of:
+                    continue
+                parent = self.box_of.get((place.unit, path[:-1])) if depth > 1 else self.unit_box.get(place.unit)
+                self.box_of[(place.unit, path)] = len(self.boxes)
+                self.boxes.append(Box(path[-1], place.unit, path, parent))
+
+    def chain(self, place: Place) -> list[int]:
+        """The boxes a place sits in, outermost first."""
+        outer = [self.unit_box[place.unit]] if place.unit != ROOT else []
+        return outer + [self.box_of[(place.unit, place.path[:d])] for d in range(1, len(place.path) + 1)]
+
+    def fill_boxes(self) -> None:
+        """Each box's members (the tensors at home in it) and outputs (those read outside it)."""
+        home = [set(self.chain(own[0])) for own in self.places]
+        for i, inside in enumerate(home):
+            for b in inside:
+                self.boxes[b].members.append(i)
+        for b, box in enumerate(self.boxes):
+            box.outputs = [i for i in box.members if any(b not in home[r] for r in self.readers[i])]
+        for box in self.boxes:  # a unit's card also reports what leaves the boxes inside it
+            if box.opens is not None:
+                inner = sorted((b for b in self.boxes if b.unit == box.opens and len(b.path) == 1),
+                               key=attrgetter("cluster.rank"))
+                box.outputs = list(dict.fromkeys([*box.outputs, *(i for b in inner for i in b.outputs)]))
+
+    def place_tensors(self, called: Callable[[Tensor, Tensor], str], maths: Callable[..., int], limit: int) -> None:
+        """A thing for every place of every tensor: a stub titled as its reader calls it, a copy noted shared."""
+        for i, own in enumerate(self.places):
+            tensor, look = self.tensors[i], self.looks[i]
+            for k, place in enumerate(own):
+                symbol, note = look.symbol, ""
+                if place.role == "stub":
+                    reader = next(self.tensors[r] for r in self.readers[i]
+                                  if any(p.unit == place.unit for p in self.places[r]))
+                    symbol = called(tensor, reader)
+                    note = f"= {look.symbol} of {self.outlines[own[0].unit].label}" if own[0].unit != ROOT else ""
+                elif place.role == "copy" and place.unit != ROOT:
+                    note = "shared: ∇ sums all uses"
+                size = card_size(symbol, tensor.op.name if tensor.op else "", tensor.shape, tensor.data,
+                                 tensor.grad is not None, limit, note)
+                self.thing_of[(i, k)] = len(self.things)
+                self.things.append(Thing(place.unit, i, place.role, size, place.path, maths(symbol),
+                                         maths(note, True) if note else None,
+                                         self.box_of[(place.unit, place.path)] if place.path else None))
+
+    def card_units(self) -> None:
+        """A card at the root for every unit, standing for it while it is shut."""
+        for b, box in enumerate(self.boxes):
+            if box.opens is not None:
+                self.card_of[box.opens] = len(self.things)
+                self.things.append(Thing(ROOT, b, "card", cluster_card_size(box.cluster.label,
+                                                                           min(len(box.outputs), ROWS))))
+
+    def draw_edges(self) -> None:
+        """Every edge into each place that computes: inside the reader's unit from the place it reads, and
+        between units at the root, from the operand's card (or home) to the reader's card or place."""
+        for e, edge in enumerate(self.edges):
+            parent, child = edge["p"], edge["c"]
+            label = (text_width(edge["text"], 12) + 6, 18)
+            home = self.places[parent][0]
+            from_home = self.card_of[home.unit] if home.unit != ROOT else self.thing_of[(parent, 0)]
+            for k, place in enumerate(self.places[child]):
+                if place.role == "stub":
+                    continue
+                head = self.thing_of[(child, k)]
+                src = source(self.places[parent], place)
+                if src is None:  # a reader at the root of a tensor that lives in a unit
+                    self.join(from_home, head, e)
+                    continue
+                self.drawn[place.unit].append(Drawn(self.thing_of[(parent, src)], head, [e], label))
+                if self.places[parent][src].role == "stub":
+                    self.join(from_home, self.card_of[place.unit], e)
+
+    def join(self, tail: int, head: int, e: int) -> None:
+        """Edge `e` between units: one drawn edge at the root for all the edges between two things."""
+        if (tail, head) not in self.between:
+            self.between[(tail, head)] = Drawn(tail, head)
+            self.drawn[ROOT].append(self.between[(tail, head)])
+        self.between[(tail, head)].edges.append(e)
+
+    def crosses(self, drawn: Drawn) -> bool:
+        """Whether an edge joins a card to a tensor."""
+        return (self.things[drawn.tail].role == "card") != (self.things[drawn.head].role == "card")
+
+    def lay_out(self, unit: str, cache: dict[str, UnitLayout]) -> tuple[UnitLayout, dict]:
+        """A unit's Graphviz layout, and what the page needs of the unit besides it."""
+        mine = [n for n, thing in enumerate(self.things) if thing.unit == unit]
+        ids = {n: k for k, n in enumerate(mine)}
+        boxes = [b for b, box in enumerate(self.boxes) if box.unit == unit and box.opens is None]
+        local = {b: k for k, b in enumerate(boxes)}
+        cards = [ids[self.card_of[u]] for u in self.units[1:]] if unit == ROOT else []
+        rows = [cards[k:k + PER_ROW] for k in range(0, len(cards), PER_ROW)] if len(cards) > PER_ROW else []
+        # Between rows of cards, an edge from a card to a tensor would pass every row below it, and Graphviz would
+        # push the cards apart to make room; those the page draws itself (loose: no spline), over the rows.
+        tight = [d for d in self.drawn[unit] if not (rows and self.crosses(d))]
+        loose = [d for d in self.drawn[unit] if rows and self.crosses(d)]
+        self.drawn[unit] = tight + loose
+        things = [self.things[n] for n in mine]
+        source_text = dot_source(
+            [(*thing.size, tuple(local[self.box_of[(unit, thing.path[:d])]] for d in range(1, len(thing.path) + 1)))
+             for thing in things],
+            [(text_width(self.boxes[b].cluster.label, 12) + 16, 18) for b in boxes],
+            [local.get(self.boxes[b].parent) for b in boxes], [(ids[d.tail], ids[d.head], d.label) for d in tight],
+            None if unit == ROOT else (text_width(self.outlines[unit].label, 13) + 16, 20),
+            "TB" if rows else "LR", rows,
+            list(dict.fromkeys(ids[d.head] for d in loose if self.things[d.head].role != "card")),
+            [] if rows else cards)
+        return run_layout(source_text, cache), {
+            "things": [thing.data() for thing in things], "boxes": boxes, "edges": [d.edges for d in self.drawn[unit]],
+            "links": [[ids[d.tail], ids[d.head]] for d in self.drawn[unit]]}
+
+    def data(self, maths: Callable[..., int], collapsed: Sequence[str] | None) -> dict:
+        """The page's units, each with its layout (units that draw the same share one), and its boxes."""
+        cache: dict[str, UnitLayout] = {}
+        layouts: list[UnitLayout] = []
+        units = []
+        for unit in self.units:
+            unit_layout, unit_data = self.lay_out(unit, cache)
+            if unit_layout not in layouts:
+                layouts.append(unit_layout)
+            units.append({"key": unit, "box": self.unit_box.get(unit), "layout": layouts.index(unit_layout),
+                          **unit_data})
+        if collapsed is None:  # more than three units open shut; what they share shows in each of them
+            collapsed = [*self.units[1:], SHARED.key] if len(self.units) > 4 else [SHARED.key]
+        shut = set(collapsed)
+        return {
+            "boxes": [{"key": box.cluster.key, "label": maths(box.cluster.label, True),
+                       "unit": self.units.index(box.unit), "parent": box.parent,
+                       "opens": None if box.opens is None else self.units.index(box.opens),
+                       "outline": box.cluster.outline, "members": box.members, "outputs": box.outputs[:ROWS],
+                       "size": list(cluster_card_size(box.cluster.label, min(len(box.outputs), ROWS)))}
+                      for box in self.boxes],
+            "units": units,
+            "layouts": [unit_layout.data() for unit_layout in layouts],
+            "collapsed": [b for b, box in enumerate(self.boxes) if box.cluster.key in shut],
+        }
+
+
 def scene(tensors: Sequence[Tensor], looks: Sequence[Look], called: Callable[[Tensor, Tensor], str],
           edges: list[dict], maths: Callable[..., int], collapsed: Sequence[str] | None, limit: int) -> dict:
     """The page's units: for each, what it draws (cards of tensors and of shut units), its boxes and its edges,
     and its Graphviz layout (units that draw the same share one); the boxes, and which open shut."""
-    places = place_all(tensors, looks)
-    readers: list[list[int]] = [[] for _ in tensors]
-    for edge in edges:
-        readers[edge["p"]].append(edge["c"])
-    outlines = {look.clusters[0].key: look.clusters[0] for look in looks if look.clusters and look.clusters[0].outline}
-    units = [ROOT, *sorted(outlines, key=lambda key: (outlines[key].rank, key))]
-
-    boxes: list[Box] = []
-    box_of: dict[tuple[str, tuple[Cluster, ...]], int] = {}
-    for key in units[1:]:
-        box_of[(ROOT, (outlines[key],))] = len(boxes)
-        boxes.append(Box(outlines[key], ROOT, (), None, opens=key))
-    for place in (place for own in places for place in own):
-        for depth in range(1, len(place.path) + 1):
-            path = place.path[:depth]
-            if (place.unit, path) not in box_of:
-                parent = box_of.get((place.unit, path[:-1])) if depth > 1 else \
-                    box_of.get((ROOT, (outlines[place.unit],))) if place.unit != ROOT else None
-                box_of[(place.unit, path)] = len(boxes)
-                boxes.append(Box(path[-1], place.unit, path, parent))
-
-    def chain(place: Place) -> list[int]:
-        """The boxes a place sits in, outermost first."""
-        outer = [box_of[(ROOT, (outlines[place.unit],))]] if place.unit != ROOT else []
-        return outer + [box_of[(place.unit, place.path[:d])] for d in range(1, len(place.path) + 1)]
-
-    home_box = [set(chain(own[0])) for own in places]
-    for i, inside in enumerate(home_box):
-        for b in inside:
-            boxes[b].members.append(i)
-    for b, box in enumerate(boxes):
-        box.outputs = [i for i in box.members if any(b not in home_box[r] for r in readers[i])]
-    for box in boxes:  # a unit's card also reports what leaves the boxes inside it
-        if box.opens is not None:
-            inner = sorted((b for b in boxes if b.unit == box.opens and len(b.path) == 1), key=lambda b: b.cluster.rank)
-            box.outputs = list(dict.fromkeys([*box.outputs, *(i for b in inner for i in b.outputs)]))
-
-    things: dict[str, list[tuple[str, object]]] = {unit: [] for unit in units}
-    place_id: dict[tuple[int, int], int] = {}
-    placed: list[Place] = []  # by place id
-    thing_data: list[list] = []
-    sizes: list[tuple[float, float]] = []
-    for i, own in enumerate(places):
-        tensor, look = tensors[i], looks[i]
-        for k, place in enumerate(own):
-            place_id[(i, k)] = len(thing_data)
-            placed.append(place)
-            things[place.unit].append(("place", len(thing_data)))
-            symbol, note = look.symbol, ""
-            if place.role == "stub":
-                reader = next(tensors[r] for r in readers[i] if any(p.unit == place.unit for p in places[r]))
-                symbol = called(tensor, reader)
-                note = f"= {look.symbol} of {outlines[own[0].unit].label}" if own[0].unit != ROOT else ""
-            elif place.role == "copy" and place.unit != ROOT:
-                note = "shared: ∇ sums all uses"
-            thing_data.append([i, place.role, maths(symbol), maths(note, True) if note else None,
-                               box_of[(place.unit, place.path)] if place.path else None])
-            sizes.append(card_size(symbol, tensor.op.name if tensor.op else "", tensor.shape, tensor.data,
-                                   tensor.grad is not None, limit, note))
-    card_of = {}
-    for b, box in enumerate(boxes):
-        if box.opens is not None:
-            card_of[box.opens] = len(thing_data)
-            things[ROOT].append(("card", box.opens))
-            thing_data.append([b, "card", None, None, None])
-            sizes.append(cluster_card_size(box.cluster.label, min(len(box.outputs), ROWS)))
-
-    drawn: dict[str, list[Drawn]] = {unit: [] for unit in units}
-    between: dict[tuple, Drawn] = {}
-
-    def join(tail: tuple, head: tuple, e: int) -> None:
-        if (tail, head) not in between:
-            between[(tail, head)] = Drawn(tail, head)
-            drawn[ROOT].append(between[(tail, head)])
-        between[(tail, head)].edges.append(e)
-
-    for e, edge in enumerate(edges):
-        parent, child = edge["p"], edge["c"]
-        label = (text_width(edge["text"], 12) + 6, 18)
-        for k, place in enumerate(places[child]):
-            if place.role == "stub":
-                continue
-            head = ("place", place_id[(child, k)])
-            src = source(places[parent], place)
-            home = places[parent][0]
-            from_home = ("card", home.unit) if home.unit != ROOT else ("place", place_id[(parent, 0)])
-            if src is None:  # a reader at the root of a tensor that lives in a unit
-                join(from_home, head, e)
-                continue
-            drawn[place.unit].append(Drawn(("place", place_id[(parent, src)]), head, [e], label))
-            if places[parent][src].role == "stub":
-                join(from_home, ("card", place.unit), e)
-
-    cache: dict[str, UnitLayout] = {}
-    layouts: list[UnitLayout] = []
-    unit_data = []
-    for unit in units:
-        keys = [key if kind == "place" else card_of[key] for kind, key in things[unit]]
-        mine = [b for b, box in enumerate(boxes) if box.unit == unit and box.opens is None]
-        local = {b: n for n, b in enumerate(mine)}
-        inside = []
-        for kind, key in things[unit]:
-            if kind == "card":
-                inside.append(())
-                continue
-            path = placed[key].path
-            inside.append(tuple(local[box_of[(unit, path[:d])]] for d in range(1, len(path) + 1)))
-        ids = {("place", key) if kind == "place" else ("card", key): n for n, (kind, key) in enumerate(things[unit])}
-        cards = [ids[("card", u)] for u in units[1:]] if unit == ROOT else []
-        rows = [cards[k:k + PER_ROW] for k in range(0, len(cards), PER_ROW)] if len(cards) > PER_ROW else []
-        # Between rows of cards, an edge from a card to a tensor would pass every row below it, and Graphviz would
-        # push the cards apart to make room; those the page draws itself (loose: no spline), over the rows.
-        loose = [d for d in drawn[unit] if rows and (d.tail[0] == "card") != (d.head[0] == "card")]
-        drawn[unit] = [d for d in drawn[unit] if d not in loose] + loose
-        source_text = dot_source(
-            [(*sizes[key], inside[n]) for n, key in enumerate(keys)],
-            [(text_width(boxes[b].cluster.label, 12) + 16, 18) for b in mine],
-            [local.get(boxes[b].parent) for b in mine], drawn[unit][:len(drawn[unit]) - len(loose)], ids,
-            None if unit == ROOT else (text_width(outlines[unit].label, 13) + 16, 20),
-            "TB" if rows else "LR", rows, list(dict.fromkeys(ids[d.head] for d in loose if d.head[0] != "card")),
-            [] if rows else cards)
-        unit_layout = run_layout(source_text, cache)
-        if unit_layout not in layouts:
-            layouts.append(unit_layout)
-        unit_data.append({"key": unit, "box": None if unit == ROOT else box_of[(ROOT, (outlines[unit],))],
-                          "layout": layouts.index(unit_layout), "things": [thing_data[key] for key in keys],
-                          "boxes": mine, "edges": [d.edges for d in drawn[unit]],
-                          "links": [[ids[d.tail], ids[d.head]] for d in drawn[unit]]})
-    if collapsed is None:  # more than three units open shut; what they share shows in each of them
-        collapsed = [*units[1:], SHARED.key] if len(units) > 4 else [SHARED.key]
-    shut_keys = set(collapsed)
-    return {
-        "boxes": [{"key": box.cluster.key, "label": maths(box.cluster.label, True), "unit": units.index(box.unit),
-                   "parent": box.parent, "opens": None if box.opens is None else units.index(box.opens),
-                   "outline": box.cluster.outline, "members": box.members, "outputs": box.outputs[:ROWS],
-                   "size": list(cluster_card_size(box.cluster.label, min(len(box.outputs), ROWS)))}
-                  for box in boxes],
-        "units": unit_data,
-        "layouts": [unit_layout.data() for unit_layout in layouts],
-        "collapsed": [b for b, box in enumerate(boxes) if box.cluster.key in shut_keys],
-    }
+    built = Scene(tensors, looks, edges)
+    built.open_boxes()
+    built.fill_boxes()
+    built.place_tensors(called, maths, limit)
+    built.card_units()
+    built.draw_edges()
+    return built.data(maths, collapsed)
