@@ -50,6 +50,22 @@ def typeset(content: str) -> str:
     return _INLINE.sub(lambda m: mathml(html.unescape(m[1])), content)
 
 
+def display_blocks(markdown: str) -> str:
+    """Every line that is a `$$…$$` formula, outside fenced code, made a block of its own (blank lines around),
+    as Python-Markdown needs to read it as display math and what follows it (a list, say) as what it is."""
+    lines, fence = [], None
+    for line in markdown.split("\n"):
+        opener = re.match(r"[ \t]*(`{3,}|~{3,})", line)
+        if fence is None and opener:
+            fence = opener[1]
+        elif fence is not None and line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+            fence = None
+        elif fence is None and re.fullmatch(r"[ \t]*\$\$.+\$\$[ \t]*", line):
+            line = f"\n{line.strip()}\n"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _plain(latex: str) -> str:
     """A formula as the table of contents writes it: its letters and symbols, no LaTeX."""
     latex = re.sub(r"\\([A-Za-z]+)", lambda m: {"nabla": "∇", "sigma": "σ"}.get(m[1], m[1]), latex)
@@ -70,6 +86,10 @@ def on_files(files, config):
         files.append(File.generated(config, f"assets/math/{name}", abs_src_path=str(source)))
     files.append(File.generated(config, "assets/math/math.css", content=STYLE))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    return display_blocks(markdown)
 
 
 def on_page_content(content, page, config, files):
