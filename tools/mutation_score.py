@@ -9,15 +9,16 @@ a fork of this process, which has numpy and pytest loaded but nothing of the pro
 copy of the project (.mutation/tree), never into the sources.
 
     pip install -e '.[dev]'
-    nice -n 10 python tests/mutation_score.py          # resumes where a stopped run stopped; --fresh starts over
-    python tests/mutation_score.py --report           # the score by module, and the survivors not yet explained
-    python tests/mutation_score.py --against tests/test_x.py::test_new   # survivors again, against new tests
-    nice python tests/mutation_score.py lstm/fused.py --suite tests/test_fused.py ...   # another file, its tests
+    nice -n 10 python tools/mutation_score.py          # resumes where a stopped run stopped; --fresh starts over
+    python tools/mutation_score.py --report           # the score by module, and the survivors not yet explained
+    python tools/mutation_score.py --against tests/test_x.py::test_new   # survivors again, against new tests
+    nice python tools/mutation_score.py lstm/fused.py --suite tests/test_fused.py ...   # another file, its tests
 
 Verdicts go to .mutation/results.jsonl as they come. A kill is kept across runs (tests are only added; --fresh
-re-runs everything), survivors and timeouts are run again. Mutants declared equivalent in docs/testing.md (its
-table of equivalent mutants, one row each, with the reason) count as equivalent, not as survivors, and are not
-run again.
+re-runs everything), survivors and timeouts are run again. Mutants declared equivalent in
+tools/mutation_equivalents.toml (one row each, with the reason) count as equivalent, not as survivors, and are not
+run again. A row names its mutant by what it changes, not where: the file, the text of the mutated line (its
+first, whitespace folded), and the code before and after, so editing other lines of the file leaves it valid.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ TREE = WORK / "tree"
 RESULTS = WORK / "results.jsonl"
 COVERAGE = WORK / "coverage.json"
 DOCS = ROOT / "docs" / "testing.md"
+EQUIVALENTS = Path(__file__).resolve().with_name("mutation_equivalents.toml")
 MUTATED = "autograd"
 FUZZER = "tests/test_fuzz.py::"
 # Fixed seeds and no example database, so a verdict does not depend on what earlier mutants made hypothesis find.
@@ -63,6 +65,12 @@ class Mutant:
     before: str
     after: str
     code: str  # the whole mutated file
+    line_code: str  # the original text of its first line, whitespace folded
+
+    @property
+    def described_as(self) -> tuple[str, str, str, str]:
+        """What a row of the equivalents names it by: the file, its line's text, the code before and after."""
+        return self.path, fold(self.line_code), fold(self.before), fold(self.after)
 
     @property
     def key(self) -> str:
@@ -76,8 +84,13 @@ class Mutant:
         return f"{self.label}  {_one_line(self.before)}  →  {_one_line(self.after)}"
 
 
+def fold(code: str) -> str:
+    """Code on one line, every run of whitespace one space."""
+    return " ".join(code.split())
+
+
 def _one_line(code: str, width: int = 90) -> str:
-    text = re.sub(r"\s+", " ", code).strip()
+    text = fold(code)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -93,7 +106,8 @@ def mutants(path: Path) -> list[Mutant]:
         module, mutations, _, _ = create_mutations(str(path), source)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(WhitespaceInclusivePositionProvider)
     messages = {id(node) for raised in findall(module, Raise()) for node in _descendants(raised)}
-    offsets = [0, *itertools.accumulate(len(line) for line in source.splitlines(keepends=True))]
+    lines = source.splitlines(keepends=True)
+    offsets = [0, *itertools.accumulate(len(line) for line in lines)]
     found, seen = [], {source}
     for mutation in mutations:
         if isinstance(mutation.original_node, SimpleString) and id(mutation.original_node) in messages:
@@ -109,7 +123,8 @@ def mutants(path: Path) -> list[Mutant]:
         if code in seen:
             continue
         seen.add(code)
-        found.append(Mutant(str(path.relative_to(ROOT)), where.start.line, where.end.line, before, after, code))
+        found.append(Mutant(str(path.relative_to(ROOT)), where.start.line, where.end.line, before, after, code,
+                            fold(lines[where.start.line - 1])))
     return found
 
 
@@ -211,7 +226,7 @@ def fingerprint(suite: list[str] = ()) -> str:
     """Of everything a test run reads, and the tests measured: when either changes, coverage is measured again."""
     digest = hashlib.sha256("\n".join(suite).encode())
     for path in project_files():
-        if path not in (Path(__file__).resolve(), DOCS):  # this script, and the page it reports to
+        if path not in (Path(__file__).resolve(), DOCS, EQUIVALENTS):  # this script, its rows, the page it feeds
             digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -242,7 +257,7 @@ def measure_coverage(suite: list[str]) -> dict:
         import coverage
         import pytest
 
-        cov = coverage.Coverage(data_file=None, source=[str(TREE)], omit=[str(TREE / "tests" / Path(__file__).name)])
+        cov = coverage.Coverage(data_file=None, source=[str(TREE)], omit=[str(TREE / "tools" / "*")])
         plugin = PerTest(cov)
         cov.start()
         code = int(pytest.main([*suite, "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0"], plugins=[plugin]))
@@ -281,7 +296,7 @@ class Selection:
         self.readers: dict[str, set[tuple[str, int]]] = defaultdict(set)  # name → (file, line) reading it
         self.trees: dict[str, ast.Module] = {}
         for path in project_files():
-            if path.suffix == ".py" and path.name != Path(__file__).name:
+            if path.suffix == ".py" and path.relative_to(ROOT).parts[0] != "tools":  # this script, never tested
                 relative = str(path.relative_to(ROOT))
                 tree = self.trees[relative] = ast.parse(path.read_text())
                 self._find_readers(relative, tree)
@@ -451,7 +466,7 @@ def rerun_survivors(only: list[str], tests: list[str]) -> None:
         sys.exit(f"the tests given to --against fail unmutated: see {WORK / 'last-run.log'}")
     results, equivalent = load_results(), declared_equivalent()
     todo = [m for m in all_mutants(only) if results.get(m.key, {}).get("verdict") in ("survived", "no tests")
-            and m.describe() not in equivalent]
+            and m.described_as not in equivalent]
     for n, mutant in enumerate(todo, 1):
         print(f"[{n}/{len(todo)}] {mutant.describe()} (against {len(tests)})", end="", flush=True)
         record(mutant, run_mutant(mutant, tests, {}))
@@ -463,10 +478,10 @@ def run(only: list[str], suite: list[str]) -> None:
     if measured is None or measured["fingerprint"] != fingerprint(suite):
         measured = measure_coverage(suite)
     results, selection, todo = load_results(), Selection(measured), all_mutants(only)
-    unrun = read_as_equivalent(todo, declared_equivalent())  # a description names its file: whole modules suffice
+    unrun = read_as_equivalent(todo, declared_equivalent())  # a row names its file: the modules run suffice
     for n, mutant in enumerate(todo, 1):
         # explained as equivalent: running it would only spend its tests' whole time confirming what reading showed
-        if results.get(mutant.key, {}).get("verdict") == "killed" or mutant.describe() in unrun:
+        if results.get(mutant.key, {}).get("verdict") == "killed" or mutant.described_as in unrun:
             continue
         tests = tests_for(mutant, measured, selection)
         print(f"[{n}/{len(todo)}] {mutant.describe()} ({0 if tests is None else len(tests)} tests)", end="",
@@ -479,19 +494,28 @@ def run(only: list[str], suite: list[str]) -> None:
 # ---- the report -------------------------------------------------------------------------------------------------
 
 
-def declared_equivalent() -> dict[str, str]:
-    """The mutants docs/testing.md explains as equivalent: rows `| file:line | `before` → `after` | why |`."""
-    rows = re.findall(r"^\| `?(\w+\.py:\d+)`? \| `(.+?)` → `(.*?)` \|", DOCS.read_text() if DOCS.exists() else "",
-                      re.M)
-    code = [(label, *(_one_line(text.replace("\\|", "|")) for text in pair)) for label, *pair in rows]  # \| in a table
-    return {f"{label}  {before}  →  {after}": label for label, before, after in code}
+Described = tuple[str, str, str, str]  # file, its line's text, before, after: Mutant.described_as
 
 
-def read_as_equivalent(every: list[Mutant], equivalent: dict[str, str]) -> set[str]:
-    """The explained mutants that need not run: those whose description no other mutant shares. Two `True`s on one
-    line make two mutants described alike, and a row cannot say which of them it means: both run, and only a
-    survivor among them counts as the row's."""
-    described = Counter(m.describe() for m in every)
+def declared_equivalent(path: Path = EQUIVALENTS) -> dict[Described, dict[str, str]]:
+    """The mutants explained as equivalent: the rows of tools/mutation_equivalents.toml, by what each names."""
+    rows = tomllib.loads(path.read_text())["equivalent"] if path.exists() else []
+    found: dict[Described, dict[str, str]] = {}
+    for n, row in enumerate(rows, 1):
+        if sorted(row) != ["after", "before", "code", "file", "why"] or not all(row.values()):
+            sys.exit(f"{path.name}: row {n} needs exactly file, code, before, after and why: {row}")
+        described = (row["file"], fold(row["code"]), fold(row["before"]), fold(row["after"]))
+        if described in found:
+            sys.exit(f"{path.name}: row {n} names the same mutants as an earlier row: {described}")
+        found[described] = row
+    return found
+
+
+def read_as_equivalent(every: list[Mutant], equivalent: dict[Described, Any]) -> set[Described]:
+    """The explained mutants that need not run: those no other mutant is described like. Two `True`s on one line,
+    or one change on two lines of the same text, make mutants described alike, and a row cannot say which of them
+    it means: all of them run, and only a survivor among them counts as the row's."""
+    described = Counter(m.described_as for m in every)
     return {text for text in equivalent if described[text] == 1}
 
 
@@ -503,18 +527,18 @@ def report(only: list[str] = ()) -> int:
     for mutant in every:
         entry = results.get(mutant.key)
         module = Path(mutant.path).name
-        if entry is None and mutant.describe() in unrun:
+        if entry is None and mutant.described_as in unrun:
             entry = {"verdict": "survived"}  # explained, so never run
         if entry is None:
             missing += 1
             continue
         verdict = entry["verdict"]
-        if verdict in ("survived", "no tests") and mutant.describe() in equivalent:
+        if verdict in ("survived", "no tests") and mutant.described_as in equivalent:
             verdict = "equivalent"
         elif verdict == "killed":
             verdict = "killed by the fuzzer alone" if entry.get("by") == "fuzzer" else "killed"
         elif verdict != "timeout":
-            unexplained.append(f"{verdict:9} {mutant.describe()}")
+            unexplained.append(f"{verdict:9} {mutant.describe()}\n          in: {mutant.line_code}")
         by_module[module][verdict] += 1
     columns = ["killed", "killed by the fuzzer alone", "timeout", "equivalent", "survived", "no tests"]
     print("| module | mutants | " + " | ".join(columns) + " | score |")
@@ -525,14 +549,15 @@ def report(only: list[str] = ()) -> int:
         score = f"{100 * caught / max(1, n - counts['equivalent']):.1f}%"
         print(f"| {module} | {n} | " + " | ".join(str(counts[c]) for c in columns) + f" | {score} |")
     if missing:
-        print(f"\n{missing} mutants have no verdict yet: run `python tests/mutation_score.py`")
+        print(f"\n{missing} mutants have no verdict yet: run `python tools/mutation_score.py`")
     if unexplained:
         print(f"\n{len(unexplained)} survivors are neither killed nor explained as equivalent:")
         print("\n".join(unexplained))
-    files = {Path(m.path).name for m in every}  # rows of the other files are not this report's
-    stale = {text for text, label in equivalent.items() if label.split(":")[0] in files} - {m.describe() for m in every}
+    files = {m.path for m in every}  # rows of the other files are not this report's
+    stale = {text for text in equivalent if text[0] in files} - {m.described_as for m in every}
     if stale:
-        print(f"\ndocs/testing.md explains {len(stale)} mutants the code no longer makes:\n" + "\n".join(sorted(stale)))
+        print(f"\n{EQUIVALENTS.name} explains {len(stale)} mutants the code no longer makes:")
+        print("\n".join(f"{file}  {before}  →  {after}\n    in: {code}" for file, code, before, after in sorted(stale)))
     return 1 if unexplained or missing or stale else 0
 
 
