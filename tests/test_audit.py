@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mutations import corrected, every_mutation
+from support.mutations import corrected, every_mutation
 
 import autograd
 from autograd import ops

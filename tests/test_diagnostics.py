@@ -6,8 +6,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import programs
 import pytest
+from support import programs
 
 import autograd as ag
 from autograd import Tensor, check_gradients, diagnostics, gradcheck, taylor_test

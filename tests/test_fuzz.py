@@ -1,4 +1,4 @@
-"""Differential fuzzing of the engine: thousands of random programs (tests/programs.py) over every primitive.
+"""Differential fuzzing of the engine: thousands of random programs (tests/support/programs.py) over every primitive.
 
 Every leaf's gradient is checked against central finite differences of the program in numpy float64 always
 (but in the extreme programs, whose values are at the edge of the dtype's range: there, only that it is finite),
@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from programs import OPERATORS, Program, Step, generate, loss_and_gradients, run_engine, run_torch
+from support.programs import OPERATORS, Program, Step, generate, loss_and_gradients, run_engine, run_torch
 
 from autograd import PRIMITIVES, Tensor
 
@@ -72,7 +72,7 @@ def torch_problems(seed: int) -> list[str]:
         return [f"the engine raised {type(run.error).__name__}: {run.error}\n      in: {run.failed_line}"]
     reference, expected = run_torch(program), program.expects_grad()
     disagree = [name for name, grad in reference.items() if (grad is None) == expected[name]]
-    assert not disagree, f"program {seed}: torch and tests/programs.py disagree on which leaves get gradients"
+    assert not disagree, f"program {seed}: torch and tests/support/programs.py disagree on which leaves get gradients"
     return gradient_problems(program, run.gradients(program), reference, "torch")
 
 

@@ -24,7 +24,7 @@ Finite differences mean nothing there; torch is their gradients' reference.
 other tests (a Taylor-remainder test, say), `loss_and_gradients(seed)` gives the scalar loss as a function of the
 leaves in numpy float64, the leaves' values, and the engine's gradients there.
 
-    python tests/programs.py 17      # print program 17
+    python tests/support/programs.py 17      # print program 17
 """
 
 from __future__ import annotations
