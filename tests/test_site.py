@@ -46,8 +46,12 @@ def test_the_derivations_latex_is_mathml_in_the_explorers_font(site):
     source = (ROOT / "docs" / "lstm-cell-partials.md").read_text()
     page = (site / "lstm-cell-partials.html").read_text()
     formulas = len(re.findall(r"\$\$.+?\$\$|\$[^$\n]+\$", source))
-    assert page.count("<math ") == formulas > 80
-    assert page.count('display="block"') == source.count("$$") // 2
+    article = re.search(r"<article\b.*?</article>", page, re.S)[0]
+    assert article.count("<math ") == formulas > 80
+    assert article.count('display="block"') == source.count("$$") // 2
+    # the headings' formulas in the table of contents too: "Cell State Update(c_t)" with its subscript
+    toc = re.search(r'<nav class="md-nav md-nav--secondary".*?</nav>', page, re.S)[0]
+    assert toc.count("<math ") == len(re.findall(r"^#+ .*\$", source, re.M)) and "\\(" not in toc
     assert "\\nabla" not in page and "arithmatex" not in page
     # a formula before a list stays a block of its own; the list after it stays a list
     assert re.search(r"</math>\s*<ul>\s*<li>Partials", page)

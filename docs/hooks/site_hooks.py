@@ -66,15 +66,10 @@ def display_blocks(markdown: str) -> str:
     return "\n".join(lines)
 
 
-def _plain(latex: str) -> str:
-    """A formula as the table of contents writes it: its letters and symbols, no LaTeX."""
-    latex = re.sub(r"\\([A-Za-z]+)", lambda m: {"nabla": "∇", "sigma": "σ"}.get(m[1], m[1]), latex)
-    return re.sub(r"[{}^_\\]", "", latex)
-
-
 def _retitle(items) -> None:
+    """The table of contents' titles, which Markdown's toc writes as text (`\\(c_t\\)`), with their MathML."""
     for item in items:
-        item.title = _TOC_MATH.sub(lambda m: _plain(html.unescape(m[1])), item.title)
+        item.title = _TOC_MATH.sub(lambda m: mathml(html.unescape(m[1])), item.title)
         _retitle(item.children)
 
 
