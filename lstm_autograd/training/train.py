@@ -6,10 +6,13 @@ import copy
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import unicodedata
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -424,6 +427,27 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
         return _train(trainer, checkpoint, resume, every, quiet, stream)
 
 
+@contextmanager
+def _ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C noted and acted on between steps: raised inside numpy's zip writer, it left a broken checkpoint
+    write and another error in its place. A second Ctrl-C interrupts at once, as usual."""
+    usual = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or usual is not signal.default_int_handler:
+        yield lambda: False  # signals are the main thread's; and an ignored Ctrl-C stays ignored
+        return
+    pressed: list[int] = []
+
+    def note(signum: int, frame: Any) -> None:
+        pressed.append(signum)
+        signal.signal(signal.SIGINT, usual)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, usual)
+
+
 def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, quiet: bool,
            stream: IO[str] | None) -> dict[str, Any]:
     """train's steps, its checkpoint held."""
@@ -437,25 +461,28 @@ def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, q
     progress = Progress(settings.steps, trainer.step, quiet=quiet, every=every, stream=stream)
     started, before = time.perf_counter(), trainer.seconds
     try:
-        while trainer.step < settings.steps and not trainer.done:
-            loss = trainer.train_step()
-            progress.update(trainer.step, loss)
-            last = trainer.step == settings.steps
-            if last or settings.evaluate_every and trainer.step % settings.evaluate_every == 0:
-                figures = ", ".join(f"{k} {v:.5g}" for k, v in trainer.measure().items())
-                progress.write(f"step {trainer.step}, held out: {figures}")
-            trainer.seconds = before + time.perf_counter() - started
-            if trainer.step % every == 0 or last or trainer.done:
-                if checkpoint:
-                    saving = True
-                    trainer.save(checkpoint)
-                    saved, saving = trainer.step, False
-                if isinstance(trainer.task, CharacterModel):
-                    prompt = trainer.task.prompt
-                    sample = trainer.task.sample(trainer.model, trainer.readout, prompt, 80,
-                                                 np.random.default_rng(trainer.step))
-                    shown = printable(prompt + sample).replace("\n", "\n    ")
-                    progress.write(f"step {trainer.step}, sampled:\n    {shown}")
+        with _ctrl_c_between_steps() as pressed:
+            while trainer.step < settings.steps and not trainer.done:
+                loss = trainer.train_step()
+                progress.update(trainer.step, loss)
+                last = trainer.step == settings.steps
+                if last or settings.evaluate_every and trainer.step % settings.evaluate_every == 0:
+                    figures = ", ".join(f"{k} {v:.5g}" for k, v in trainer.measure().items())
+                    progress.write(f"step {trainer.step}, held out: {figures}")
+                trainer.seconds = before + time.perf_counter() - started
+                if trainer.step % every == 0 or last or trainer.done:
+                    if checkpoint:
+                        saving = True
+                        trainer.save(checkpoint)
+                        saved, saving = trainer.step, False
+                    if isinstance(trainer.task, CharacterModel):
+                        prompt = trainer.task.prompt
+                        sample = trainer.task.sample(trainer.model, trainer.readout, prompt, 80,
+                                                     np.random.default_rng(trainer.step))
+                        shown = printable(prompt + sample).replace("\n", "\n    ")
+                        progress.write(f"step {trainer.step}, sampled:\n    {shown}")
+                if pressed():  # after the step and its checkpoint, never inside them
+                    raise KeyboardInterrupt
     except Diverged as error:  # nothing saved since `saved`: save refuses a state that is not finite
         kept = _kept(checkpoint, saved, min(every, settings.steps))
         raise Diverged(f"{error}; {_advice(settings)}; {kept}{'' if saved is None else ' and finite'}") from None
