@@ -571,11 +571,20 @@ def test_a_gradcheck_slightly_off_prints_the_relative_error_and_band_of_the_wors
     assert "relative error 5.0e-03: suspect (above 1e-2 wrong" in str(failure.value)
 
 
-def test_the_taylor_test_halves_forty_times_along_seed_0s_direction_unless_told():
+def test_unless_told_the_taylor_tests_steps_reach_where_rounding_alone_is_left_along_a_repeatable_direction():
+    """The floor is read from the last five remainders, so by default the steps must go on halving until a right
+    gradient's remainder (about c·ε², c read at the first step) is lost under f's rounding; and the direction is
+    the same at every call, so a verdict can be repeated."""
     x = np.array([0.5, -1.5])
-    given = taylor_test(_quartic, [x], [np.cos(x)], seed=0, halvings=40)
-    default = taylor_test(_quartic, [x], [np.cos(x)])
-    assert len(default.epsilons) == 41 and default.remainders == given.remainders
+    right = np.cos(x) * x**3 + 3 * np.sin(x) * x**2
+    test = taylor_test(_quartic, [x], [right])
+    steps, remainders = test.epsilons, test.remainders
+    c = remainders[0] / steps[0] ** 2
+    assert all(r > 100 * c * e**2 for e, r in zip(steps[-5:], remainders[-5:], strict=True))  # far off c·ε²
+    assert max(remainders[-5:]) < 1e-14 * abs(_quartic([x]))  # rounding of f's size: no slope left in them
+    assert test.verdict == "right" and test.order == pytest.approx(2, abs=0.1)
+    again, other = taylor_test(_quartic, [x], [right]), taylor_test(_quartic, [x], [right], seed=1)
+    assert again.remainders == remainders and other.remainders != remainders
 
 
 def test_the_taylor_test_and_the_sweep_work_at_a_float32_point_in_float64():
