@@ -8,23 +8,24 @@
 // stretches the root's.
 (() => {
   "use strict";
-  const D = JSON.parse(document.getElementById("explorer-data").textContent);
-  const $ = (id) => document.getElementById(id);
+  const data = JSON.parse(document.getElementById("explorer-data").textContent);
+  const byId = (id) => document.getElementById(id);
   const NUMBER = 10; // characters a number takes on a card (viz/explorer/layout.py: NUMBER)
   const LONG = 13; // and in the ledger
-  const LIMIT = D.limit;
-  const N = D.nodes.length, F = D.forward.length, B = D.backward.length, TOTAL = F + B;
-  const math = D.math;
-  const fIdx = new Int32Array(N), bIdx = new Int32Array(N).fill(-1);
-  D.forward.forEach((n, k) => { fIdx[n] = k; });
-  D.backward.forEach((n, k) => { bIdx[n] = k; });
-  const timeline = [...D.forward.map((n) => ["forward", n]), ...D.backward.map((n) => ["backward", n])];
-  const kindColour = Object.fromEntries(D.kinds.map(([kind, colour]) => [kind, colour]));
-  const members = D.boxes.map((box) => new Set(box.members));
+  const LIMIT = data.limit;
+  const tensorCount = data.nodes.length, forwardSteps = data.forward.length, backwardSteps = data.backward.length;
+  const TOTAL = forwardSteps + backwardSteps;
+  const math = data.math;
+  const forwardIndex = new Int32Array(tensorCount), backwardIndex = new Int32Array(tensorCount).fill(-1);
+  data.forward.forEach((n, k) => { forwardIndex[n] = k; });
+  data.backward.forEach((n, k) => { backwardIndex[n] = k; });
+  const timeline = [...data.forward.map((n) => ["forward", n]), ...data.backward.map((n) => ["backward", n])];
+  const kindColour = Object.fromEntries(data.kinds.map(([kind, colour]) => [kind, colour]));
+  const members = data.boxes.map((box) => new Set(box.members));
 
-  let pos = Math.min(D.start, TOTAL);
+  let position = Math.min(data.start, TOTAL);
   let selected = null; // the tensor whose ledger is pinned; null: the current one
-  const shut = new Set(D.collapsed);
+  const shut = new Set(data.collapsed);
   const view = { x: 0, y: 0, scale: 1 };
   let scene = null; // what is drawn: elements by tensor, box and edge
 
@@ -32,8 +33,8 @@
   // Numbers
   // ---------------------------------------------------------------------------------------------------------
 
-  const num = (v) => (typeof v === "string" ? Number(v) : v); // "NaN", "Infinity", "-Infinity"
-  const values = (enc) => (enc && enc.d ? enc.d.map(num) : null);
+  const toNumber = (v) => (typeof v === "string" ? Number(v) : v); // "NaN", "Infinity", "-Infinity"
+  const values = (enc) => (enc && enc.d ? enc.d.map(toNumber) : null);
   const size = (shape) => shape.reduce((a, b) => a * b, 1);
 
   function fmt(x, digits = 4) {
@@ -54,7 +55,7 @@
       lo = d.reduce((m, x) => Math.min(m, x), Infinity);
       hi = d.reduce((m, x) => Math.max(m, x), -Infinity);
     } else {
-      [norm, lo, hi] = [num(enc.n), num(enc.lo), num(enc.hi)];
+      [norm, lo, hi] = [toNumber(enc.n), toNumber(enc.lo), toNumber(enc.hi)];
     }
     const p = (x) => fmt(x, digits).padStart(width);
     return `‖·‖ ${p(norm)}  min ${p(lo)}  max ${p(hi)}`;
@@ -84,9 +85,9 @@
     return d.length > 4 ? `[${shown} …]` : `[${shown}]`;
   }
 
-  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const escapeHtml = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const shapeText = (shape) => `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
-  const nodeName = (n) => D.nodes[n].name || `#${n} ${D.nodes[n].op || "constant"}`;
+  const nodeName = (n) => data.nodes[n].name || `#${n} ${data.nodes[n].op || "constant"}`;
 
   // ---------------------------------------------------------------------------------------------------------
   // Where things are: each unit's layout compressed where boxes are shut, the root's stretched where units open
@@ -129,7 +130,7 @@
   // The outermost shut box among `box` and the boxes around it inside its unit (null: none is shut).
   function shutAround(box) {
     let found = null;
-    for (let b = box; b !== null && D.boxes[b].opens === null; b = D.boxes[b].parent) if (shut.has(b)) found = b;
+    for (let b = box; b !== null && data.boxes[b].opens === null; b = data.boxes[b].parent) if (shut.has(b)) found = b;
     return found;
   }
 
@@ -141,14 +142,14 @@
   const geometries = new Map();
   function geometry(u) { // a unit's maps and size, for the current shut boxes
     if (geometries.has(u)) return geometries.get(u);
-    const unit = D.units[u], L = D.layouts[unit.layout];
+    const unit = data.units[u], L = data.layouts[unit.layout];
     const xs = [], ys = [];
     const need = (x0, x1, y0, y1, w, h) => { xs.push([x0, x1, w]); ys.push([y0, y1, h]); };
     unit.things.forEach((thing, j) => {
       const [x, y, w, h] = L.nodes[j];
       if (thing[1] === "card") {
         const box = thing[0];
-        const size = shut.has(box) ? [w, h] : (({ w: gw, h: gh }) => [gw, gh])(geometry(D.boxes[box].opens));
+        const size = shut.has(box) ? [w, h] : (({ w: gw, h: gh }) => [gw, gh])(geometry(data.boxes[box].opens));
         need(x - w / 2, x + w / 2, y - h / 2, y + h / 2, ...size);
       } else if (hiddenIn(unit, j) === null) {
         need(x - w / 2, x + w / 2, y - h / 2, y + h / 2, w, h);
@@ -157,7 +158,7 @@
     unit.boxes.forEach((b, k) => {
       if (shut.has(b) && shutAround(b) === b) {
         const [x0, y0, x1, y1] = L.clusters[k];
-        need(x0, x1, y0, y1, ...D.boxes[b].size);
+        need(x0, x1, y0, y1, ...data.boxes[b].size);
       }
     });
     L.edges.forEach((edge, j) => { // the routed edges come first; their labels take room
@@ -188,7 +189,7 @@
   const centred = (cx, cy, w, h) => rect(cx - w / 2, cy - h / 2, w, h);
 
   function emit(s, u, g, ox, oy) {
-    const unit = D.units[u], L = D.layouts[unit.layout];
+    const unit = data.units[u], L = data.layouts[unit.layout];
     const X = (x) => ox + g.fx(x), Y = (y) => oy + g.fy(y);
     if (unit.box !== null) {
       s.frames.push({ box: unit.box, outline: true, r: rect(ox, oy, g.w, g.h),
@@ -200,9 +201,9 @@
       const around = shutAround(b);
       const region = rect(X(x0), Y(y0), X(x1) - X(x0), Y(y1) - Y(y0));
       if (around === null) {
-        s.frames.push({ box: b, outline: D.boxes[b].outline, r: region, label: [X(lx), Y(ly)] });
+        s.frames.push({ box: b, outline: data.boxes[b].outline, r: region, label: [X(lx), Y(ly)] });
       } else if (around === b) {
-        const [w, h] = D.boxes[b].size;
+        const [w, h] = data.boxes[b].size;
         const card = centred(region.x + region.w / 2, region.y + region.h / 2, w, h);
         regions.set(b, { region, card });
         s.cards.push({ kind: "box", box: b, r: card });
@@ -219,8 +220,8 @@
           s.cards.push({ kind: "box", box, r: card });
           drawn.push({ key: `u${box}`, r: card, region: card });
         } else {
-          const inner = geometry(D.boxes[box].opens);
-          emit(s, D.boxes[box].opens, inner, region.x + (region.w - inner.w) / 2, region.y + (region.h - inner.h) / 2);
+          const inner = geometry(data.boxes[box].opens);
+          emit(s, data.boxes[box].opens, inner, region.x + (region.w - inner.w) / 2, region.y + (region.h - inner.h) / 2);
           drawn.push({ key: `u${box}`, r: region, region });
         }
         return;
@@ -310,7 +311,7 @@
 
   function draw() {
     scene = compose();
-    const wires = $("wires"), cards = $("cards");
+    const wires = byId("wires"), cards = byId("cards");
     const margin = 20;
     wires.setAttribute("width", scene.width + 2 * margin);
     wires.setAttribute("height", scene.height + 2 * margin);
@@ -328,7 +329,7 @@
       }
       r.setAttribute("class", frame.outline ? "frame outline" : "frame");
       group.appendChild(r);
-      const label = element("div", `frame-label${frame.outline ? " outline" : ""}`, math[D.boxes[frame.box].label]);
+      const label = element("div", `frame-label${frame.outline ? " outline" : ""}`, math[data.boxes[frame.box].label]);
       place(label, frame.label[0], frame.label[1]);
       label.dataset.box = frame.box;
       label.title = "shut this box";
@@ -349,7 +350,7 @@
       }
     }
     for (const label of scene.labels) {
-      const div = element("div", "edge-label", math[D.edges[label.edge].f]);
+      const div = element("div", "edge-label", math[data.edges[label.edge].f]);
       place(div, ...label.at);
       cards.appendChild(div);
     }
@@ -380,27 +381,27 @@
 
   function nodeCard(thing) {
     const [n, role, symbol, note] = thing;
-    const node = D.nodes[n];
+    const node = data.nodes[n];
     const div = element("div", `node ${role}`);
     div.dataset.node = n;
     div.dataset.name = node.name;
     div.title = nodeName(n);
     let html = `<div class="head" style="background:${kindColour[node.kind] || "#fff"}"><span class="sym">` +
-      `${math[symbol]}</span><span class="op">${esc(node.op)}</span><span class="shape">${shapeText(node.shape)}</span></div>`;
+      `${math[symbol]}</span><span class="op">${escapeHtml(node.op)}</span><span class="shape">${shapeText(node.shape)}</span></div>`;
     if (note !== null) html += `<div class="note">${math[note]}</div>`;
-    html += lines(node.value).map((l) => `<div class="line value">  ${esc(l)}</div>`).join("");
-    html += lines(node.grad).map((l, k) => `<div class="line grad hidden">${k ? "  " : "∇ "}${esc(l)}</div>`).join("");
+    html += lines(node.value).map((l) => `<div class="line value">  ${escapeHtml(l)}</div>`).join("");
+    html += lines(node.grad).map((l, k) => `<div class="line grad hidden">${k ? "  " : "∇ "}${escapeHtml(l)}</div>`).join("");
     div.innerHTML = html;
     return div;
   }
 
   function boxCard(b) {
-    const box = D.boxes[b];
+    const box = data.boxes[b];
     const div = element("div", `box-card${box.outline ? " outline" : ""}`);
     div.dataset.box = b;
     div.title = "open this box";
     div.innerHTML = `<div class="head"><span>${math[box.label]}</span></div>` +
-      box.outputs.map((o) => `<div class="row"><span>‖∇${math[D.nodes[o].sym]}‖</span><span class="norm" data-node="${o}">` +
+      box.outputs.map((o) => `<div class="row"><span>‖∇${math[data.nodes[o].sym]}‖</span><span class="norm" data-node="${o}">` +
       "</span></div>").join("") + '<div class="progress"></div>';
     return div;
   }
@@ -409,15 +410,15 @@
   // The state at a position: which tensors are computed, which gradients complete, what is arriving
   // ---------------------------------------------------------------------------------------------------------
 
-  const computed = (n) => fIdx[n] < pos;
-  const complete = (n) => bIdx[n] >= 0 && F + bIdx[n] < pos;
-  const arrived = (e) => complete(D.edges[e].c); // a reader passes its operands their share on its own turn
-  const currentStep = () => (pos > 0 ? timeline[pos - 1] : [null, null]);
+  const computed = (n) => forwardIndex[n] < position;
+  const complete = (n) => backwardIndex[n] >= 0 && forwardSteps + backwardIndex[n] < position;
+  const arrived = (e) => complete(data.edges[e].c); // a reader passes its operands their share on its own turn
+  const currentStep = () => (position > 0 ? timeline[position - 1] : [null, null]);
 
   function paint() {
     const [phase, current] = currentStep();
     for (const [n, divs] of scene.nodeCards) {
-      const node = D.nodes[n];
+      const node = data.nodes[n];
       const done = complete(n);
       const pending = !done && phase === "backward" && node.arrive.some(arrived);
       for (const div of divs) {
@@ -434,18 +435,18 @@
       }
     }
     for (const [b, div] of scene.boxCards) {
-      const box = D.boxes[b];
+      const box = data.boxes[b];
       div.classList.toggle("holds-current", members[b].has(current));
       div.classList.toggle("backward", phase === "backward");
-      div.classList.toggle("holds-mark", box.members.some((n) => D.nodes[n].mark && complete(n)));
+      div.classList.toggle("holds-mark", box.members.some((n) => data.nodes[n].mark && complete(n)));
       for (const span of div.querySelectorAll(".norm")) {
         const n = Number(span.dataset.node);
         const done = complete(n);
-        span.textContent = done ? fmt(norm(D.nodes[n].grad)) : "·";
-        span.style.background = done ? D.nodes[n].colour || "" : "";
+        span.textContent = done ? fmt(norm(data.nodes[n].grad)) : "·";
+        span.style.background = done ? data.nodes[n].colour || "" : "";
       }
-      const needing = box.members.filter((n) => bIdx[n] >= 0);
-      div.querySelector(".progress").textContent = phase === "backward" || pos > F
+      const needing = box.members.filter((n) => backwardIndex[n] >= 0);
+      div.querySelector(".progress").textContent = phase === "backward" || position > forwardSteps
         ? `${needing.filter(complete).length} of ${needing.length} gradients complete`
         : `${box.members.filter(computed).length} of ${box.members.length} computed`;
     }
@@ -456,22 +457,22 @@
     }
     for (const old of document.querySelectorAll(".callout")) old.remove();
     if (current !== null) {
-      const node = D.nodes[current];
+      const node = data.nodes[current];
       if (phase === "forward") {
-        D.edges.forEach((edge, e) => { if (edge.c === current) light(e, "feeding"); });
+        data.edges.forEach((edge, e) => { if (edge.c === current) light(e, "feeding"); });
       } else {
         node.arrive.forEach((e, k) => { light(e, "lit"); if (k < 8) callout(e); });
       }
     }
     status();
     ledger();
-    $("scrub").value = pos;
-    $("play").textContent = playing ? "pause" : "play";
+    byId("scrub").value = position;
+    byId("play").textContent = playing ? "pause" : "play";
   }
 
   function norm(enc) {
     const d = values(enc);
-    return d ? Math.sqrt(d.reduce((s, x) => s + x * x, 0)) : num(enc.n);
+    return d ? Math.sqrt(d.reduce((s, x) => s + x * x, 0)) : toNumber(enc.n);
   }
 
   function light(e, cls) { // a lit edge of the backward pass points the way its gradient goes
@@ -485,78 +486,78 @@
     const wire = (scene.wiresOf.get(e) || [])[0];
     if (!wire) return;
     const at = wire.points[Math.floor(wire.points.length / 2)];
-    const edge = D.edges[e];
-    const div = element("div", "callout", `${math[edge.f]}<br>u <span class="nums">${esc(short(D.nodes[edge.c].grad))}` +
-      `</span> → <span class="nums">${esc(short(edge.g))}</span>`);
+    const edge = data.edges[e];
+    const div = element("div", "callout", `${math[edge.f]}<br>u <span class="nums">${escapeHtml(short(data.nodes[edge.c].grad))}` +
+      `</span> → <span class="nums">${escapeHtml(short(edge.g))}</span>`);
     place(div, ...at);
-    $("cards").appendChild(div);
+    byId("cards").appendChild(div);
   }
 
   function status() {
     const [phase, current] = currentStep();
     let html;
-    if (pos === 0) {
+    if (position === 0) {
       html = "Nothing computed yet: press → (or space to play) to run the forward pass, one tensor at a time.";
     } else if (phase === "forward") {
-      const node = D.nodes[current];
-      html = `<span class="phase">forward ${fIdx[current] + 1} of ${F}</span>` +
-        (node.expr !== null ? math[node.expr] : `${math[node.sym]} is given`) + ` <span class="hint">${esc(nodeName(current))}</span>`;
-      if (pos === F) html += " — the forward pass is done; → starts the backward pass.";
+      const node = data.nodes[current];
+      html = `<span class="phase">forward ${forwardIndex[current] + 1} of ${forwardSteps}</span>` +
+        (node.expr !== null ? math[node.expr] : `${math[node.sym]} is given`) + ` <span class="hint">${escapeHtml(nodeName(current))}</span>`;
+      if (position === forwardSteps) html += " — the forward pass is done; → starts the backward pass.";
     } else {
-      const node = D.nodes[current];
-      html = `<span class="phase backward">backward ${bIdx[current] + 1} of ${B}</span>` +
+      const node = data.nodes[current];
+      html = `<span class="phase backward">backward ${backwardIndex[current] + 1} of ${backwardSteps}</span>` +
         `the gradient of ${math[node.sym]} is complete` +
         (node.arrive.length ? ` (${node.arrive.length} contribution${node.arrive.length > 1 ? "s" : ""} added)` : " (the seed)") +
-        ` <span class="hint">${esc(nodeName(current))}</span>`;
-      if (current === D.marks.first) html += ` <span class="wrong">← the first place the hand gradient departs from the engine's</span>`;
-      if (pos === TOTAL) html += " — the backward pass is done: every gradient is complete.";
+        ` <span class="hint">${escapeHtml(nodeName(current))}</span>`;
+      if (current === data.marks.first) html += ` <span class="wrong">← the first place the hand gradient departs from the engine's</span>`;
+      if (position === TOTAL) html += " — the backward pass is done: every gradient is complete.";
     }
-    $("status").innerHTML = html;
+    byId("status").innerHTML = html;
   }
 
   // ---------------------------------------------------------------------------------------------------------
   // The ledger: one tensor's value, gradient, the contributions that make it, and its check
   // ---------------------------------------------------------------------------------------------------------
 
-  const pre = (enc) => `<pre>${esc(lines(enc, true).join("\n"))}</pre>`;
+  const pre = (enc) => `<pre>${escapeHtml(lines(enc, true).join("\n"))}</pre>`;
 
   function ledger() {
-    const n = selected ?? currentStep()[1] ?? D.backward[0];
-    const node = D.nodes[n];
-    const parts = [`<h2>${math[node.sym]}</h2><div class="full">${esc(nodeName(n))} · ${esc(node.op || "leaf")} · shape ` +
+    const n = selected ?? currentStep()[1] ?? data.backward[0];
+    const node = data.nodes[n];
+    const parts = [`<h2>${math[node.sym]}</h2><div class="full">${escapeHtml(nodeName(n))} · ${escapeHtml(node.op || "leaf")} · shape ` +
       `${shapeText(node.shape)} · ${node.dtype}</div>`];
     if (node.expr !== null) parts.push(`<div>${math[node.expr]}</div>`);
-    parts.push(`<h3>value <button class="goto" data-pos="${fIdx[n] + 1}">forward step ${fIdx[n] + 1}</button></h3>` +
+    parts.push(`<h3>value <button class="goto" data-pos="${forwardIndex[n] + 1}">forward step ${forwardIndex[n] + 1}</button></h3>` +
       pre(node.value));
-    if (bIdx[n] < 0) {
+    if (backwardIndex[n] < 0) {
       parts.push('<h3>gradient</h3><p class="hint">None: nothing here requires a gradient, so the reverse pass passes ' +
         "it by, as the engine does.</p>");
     } else {
-      const at = F + bIdx[n] + 1;
-      parts.push(`<h3>gradient ∇ <button class="goto" data-pos="${at}">backward step ${bIdx[n] + 1}</button></h3>` +
-        pre(node.grad) + (complete(n) ? "" : `<p class="hint">Complete at backward step ${bIdx[n] + 1}; ` +
+      const at = forwardSteps + backwardIndex[n] + 1;
+      parts.push(`<h3>gradient ∇ <button class="goto" data-pos="${at}">backward step ${backwardIndex[n] + 1}</button></h3>` +
+        pre(node.grad) + (complete(n) ? "" : `<p class="hint">Complete at backward step ${backwardIndex[n] + 1}; ` +
         `${node.arrive.filter(arrived).length} of ${node.arrive.length} contributions have arrived so far.</p>`));
       parts.push(contributions(n));
     }
     if (node.check) parts.push(check(node.check));
-    if (node.mark) parts.push(`<p class="fail">${D.marks.note || "marked"}</p>`);
-    const div = $("ledger");
+    if (node.mark) parts.push(`<p class="fail">${data.marks.note || "marked"}</p>`);
+    const div = byId("ledger");
     div.innerHTML = parts.join("");
     div.dataset.node = n;
   }
 
   function contributions(n) {
-    const node = D.nodes[n];
+    const node = data.nodes[n];
     const [, current] = currentStep();
     const out = [`<h3>contributions, in the order the reverse pass delivered them</h3>`];
     let total = new Array(size(node.shape)).fill(0);
     const add = (enc) => { const d = values(enc); if (d) total = total.map((x, k) => x + d[k]); };
     for (const e of node.arrive) {
-      const edge = D.edges[e];
-      const child = D.nodes[edge.c];
+      const edge = data.edges[e];
+      const child = data.nodes[edge.c];
       out.push(`<div class="contribution${arrived(e) ? " arrived" : ""}${edge.c === current ? " now" : ""}" data-edge="${e}">` +
-        `from ${math[child.sym]} <span class="full">${esc(nodeName(edge.c))}, ${esc(child.op)}</span>` +
-        `<div>${math[edge.f]}</div>u = ∇${math[child.sym]}${pre(child.grad)}its share, ${esc(child.op)}'s vjp of u` +
+        `from ${math[child.sym]} <span class="full">${escapeHtml(nodeName(edge.c))}, ${escapeHtml(child.op)}</span>` +
+        `<div>${math[edge.f]}</div>u = ∇${math[child.sym]}${pre(child.grad)}its share, ${escapeHtml(child.op)}'s vjp of u` +
         `<span class="share">${pre(edge.g)}</span></div>`);
       add(edge.g);
     }
@@ -578,7 +579,7 @@
 
   function check(c) {
     const verdict = (passed) => `<span class="${passed ? "pass" : "fail"}">${passed ? "pass" : "FAIL"}</span>`;
-    const rows = c.measures.map(([label, value]) => `<tr><td>${math[label]}</td><td>${esc(value)}</td></tr>`).join("");
+    const rows = c.measures.map(([label, value]) => `<tr><td>${math[label]}</td><td>${escapeHtml(value)}</td></tr>`).join("");
     const audits = c.audits.map(([label, passed, detail]) =>
       `<tr><td>${math[label]}</td><td>${verdict(passed)}</td><td>${math[detail]}</td></tr>`).join("");
     return `<h3 class="check">check: ${math[c.witness]} ${verdict(c.passed)}</h3>` +
@@ -594,26 +595,26 @@
   let playing = false, last = 0, owed = 0;
 
   function go(p, follow = true) {
-    pos = Math.max(0, Math.min(TOTAL, p));
-    if (pos === TOTAL) playing = false;
+    position = Math.max(0, Math.min(TOTAL, p));
+    if (position === TOTAL) playing = false;
     paint();
     if (follow) reveal(currentStep()[1]);
   }
 
   function tick(now) {
     if (!playing) return;
-    owed += ((now - last) / 1000) * Number($("speed").value);
+    owed += ((now - last) / 1000) * Number(byId("speed").value);
     last = now;
     if (owed >= 1) {
       const steps = Math.floor(owed);
       owed -= steps;
-      go(pos + steps);
+      go(position + steps);
     }
     if (playing) requestAnimationFrame(tick);
   }
 
   function play(on = !playing) {
-    playing = on && pos < TOTAL;
+    playing = on && position < TOTAL;
     if (playing) { last = performance.now(); owed = 1; requestAnimationFrame(tick); }
     paint();
   }
@@ -633,10 +634,10 @@
   }
 
   function open(n) { // open every box around the tensor's first place, so it is in sight
-    for (const unit of D.units) {
+    for (const unit of data.units) {
       unit.things.forEach((thing) => {
         if (thing[1] !== "card" && thing[0] === n) {
-          for (let b = thing[4]; b !== null; b = D.boxes[b].parent) shut.delete(b);
+          for (let b = thing[4]; b !== null; b = data.boxes[b].parent) shut.delete(b);
           if (unit.box !== null) shut.delete(unit.box);
         }
       });
@@ -648,7 +649,7 @@
   function reveal(n, close = false) {
     if (n === null) return;
     if (close && view.scale < 0.8) {
-      const v = $("viewport").getBoundingClientRect();
+      const v = byId("viewport").getBoundingClientRect();
       const scale = 0.9;
       view.x = v.width / 2 - ((v.width / 2 - view.x) * scale) / view.scale;
       view.y = v.height / 2 - ((v.height / 2 - view.y) * scale) / view.scale;
@@ -660,7 +661,7 @@
       for (const [b, div] of scene.boxCards) if (members[b].has(n)) { target = div; break; }
     }
     if (!target) return;
-    const r = target.getBoundingClientRect(), v = $("viewport").getBoundingClientRect();
+    const r = target.getBoundingClientRect(), v = byId("viewport").getBoundingClientRect();
     if (!close && r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom) return;
     view.x += v.left + v.width / 2 - (r.left + r.width / 2);
     view.y += v.top + v.height / 2 - (r.top + r.height / 2);
@@ -668,11 +669,11 @@
   }
 
   function transform() {
-    $("stage").style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.scale})`;
+    byId("stage").style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.scale})`;
   }
 
   function fit() {
-    const v = $("viewport").getBoundingClientRect();
+    const v = byId("viewport").getBoundingClientRect();
     const w = scene.width + 40, h = scene.height + 40;
     view.scale = Math.max(0.05, Math.min(1, v.width / w, v.height / h));
     view.x = (v.width - w * view.scale) / 2;
@@ -682,61 +683,61 @@
 
   function jump(text) {
     const wanted = text.trim();
-    const n = D.nodes.findIndex((node, k) => nodeName(k) === wanted);
+    const n = data.nodes.findIndex((node, k) => nodeName(k) === wanted);
     if (n < 0) return false;
     selected = n;
     open(n);
-    go(bIdx[n] >= 0 ? F + bIdx[n] + 1 : fIdx[n] + 1, false);
+    go(backwardIndex[n] >= 0 ? forwardSteps + backwardIndex[n] + 1 : forwardIndex[n] + 1, false);
     reveal(n, true);
     return true;
   }
 
   function setup() {
-    $("title").innerHTML = D.title;
-    $("scrub").max = TOTAL;
-    $("names").innerHTML = D.nodes.map((_, n) => `<option value="${esc(nodeName(n))}">`).join("");
-    if (D.hint) $("jump").placeholder = `name, e.g. ${D.hint}`;
-    $("legend").innerHTML = D.kinds.map(([, colour, label]) => `<span><span class="swatch" style="background:${colour}">` +
-      `&nbsp;</span>${label}</span>`).join("") + '<span>‖∇‖: ' + D.scale.map(([bound, colour], k) =>
-      `<span class="swatch" style="background:${colour}">${bound ? "≥ " + bound : "&lt; " + D.scale[k - 1][0]}</span>`).join("") +
-      `<span class="swatch" style="background:${D.not_finite[0]}">${esc(D.not_finite[1])}</span></span>` +
+    byId("title").innerHTML = data.title;
+    byId("scrub").max = TOTAL;
+    byId("names").innerHTML = data.nodes.map((_, n) => `<option value="${escapeHtml(nodeName(n))}">`).join("");
+    if (data.hint) byId("jump").placeholder = `name, e.g. ${data.hint}`;
+    byId("legend").innerHTML = data.kinds.map(([, colour, label]) => `<span><span class="swatch" style="background:${colour}">` +
+      `&nbsp;</span>${label}</span>`).join("") + '<span>‖∇‖: ' + data.scale.map(([bound, colour], k) =>
+      `<span class="swatch" style="background:${colour}">${bound ? "≥ " + bound : "&lt; " + data.scale[k - 1][0]}</span>`).join("") +
+      `<span class="swatch" style="background:${data.not_finite[0]}">${escapeHtml(data.not_finite[1])}</span></span>` +
       "<span>red border: gradient arriving; dashed: an edge into a shut box</span>" +
-      (D.marks.first !== null ? `<span><span class="swatch marked">&nbsp;</span>${D.marks.note}</span>` : "");
-    const speed = () => { $("speed-text").textContent = `${$("speed").value} / s`; };
+      (data.marks.first !== null ? `<span><span class="swatch marked">&nbsp;</span>${data.marks.note}</span>` : "");
+    const speed = () => { byId("speed-text").textContent = `${byId("speed").value} / s`; };
     speed();
-    $("speed").addEventListener("input", speed);
-    $("start").addEventListener("click", () => go(0));
-    $("prev").addEventListener("click", () => go(pos - 1));
-    $("next").addEventListener("click", () => go(pos + 1));
-    $("end").addEventListener("click", () => go(TOTAL));
-    $("play").addEventListener("click", () => play());
-    $("fit").addEventListener("click", fit);
-    $("scrub").addEventListener("input", () => go(Number($("scrub").value), false));
-    $("jump").addEventListener("change", () => { if (jump($("jump").value)) $("jump").blur(); });
-    if (D.marks.first !== null) {
-      $("first-wrong").hidden = false;
-      $("first-wrong").addEventListener("click", () => jump(nodeName(D.marks.first)));
+    byId("speed").addEventListener("input", speed);
+    byId("start").addEventListener("click", () => go(0));
+    byId("prev").addEventListener("click", () => go(position - 1));
+    byId("next").addEventListener("click", () => go(position + 1));
+    byId("end").addEventListener("click", () => go(TOTAL));
+    byId("play").addEventListener("click", () => play());
+    byId("fit").addEventListener("click", fit);
+    byId("scrub").addEventListener("input", () => go(Number(byId("scrub").value), false));
+    byId("jump").addEventListener("change", () => { if (jump(byId("jump").value)) byId("jump").blur(); });
+    if (data.marks.first !== null) {
+      byId("first-wrong").hidden = false;
+      byId("first-wrong").addEventListener("click", () => jump(nodeName(data.marks.first)));
     }
     document.addEventListener("keydown", (event) => {
       if (event.target instanceof HTMLInputElement && event.target.type !== "range") return;
-      const keys = { ArrowRight: () => go(pos + 1), ArrowLeft: () => go(pos - 1), " ": () => play(),
+      const keys = { ArrowRight: () => go(position + 1), ArrowLeft: () => go(position - 1), " ": () => play(),
                      Home: () => go(0), End: () => go(TOTAL), f: fit };
       if (keys[event.key] && !event.ctrlKey && !event.metaKey && !event.altKey) {
         event.preventDefault();
         keys[event.key]();
       }
     });
-    $("cards").addEventListener("click", (event) => {
+    byId("cards").addEventListener("click", (event) => {
       const box = event.target.closest("[data-box]");
       if (box) { toggle(Number(box.dataset.box)); return; }
       const node = event.target.closest(".node");
       if (node) { selected = Number(node.dataset.node); paint(); }
     });
-    $("ledger").addEventListener("click", (event) => {
+    byId("ledger").addEventListener("click", (event) => {
       const button = event.target.closest("button.goto");
       if (button) go(Number(button.dataset.pos));
     });
-    const viewport = $("viewport");
+    const viewport = byId("viewport");
     viewport.addEventListener("wheel", (event) => {
       event.preventDefault();
       const v = viewport.getBoundingClientRect();
@@ -770,19 +771,19 @@
     draw();
     fit();
     // A graph too big to read whole opens at reading size on the current tensor; `fit` (f) shows all of it
-    if (view.scale < 0.6) reveal(currentStep()[1] ?? D.nodes.length - 1, true);
+    if (view.scale < 0.6) reveal(currentStep()[1] ?? data.nodes.length - 1, true);
     window.explorer.drawn = performance.now(); // since navigation began: how long the page took to appear
   }
 
   // What tests and curious users can drive from the console.
   window.explorer = {
-    total: TOTAL, forwardSteps: F, backwardSteps: B,
-    get position() { return pos; },
-    go: (p) => go(p), next: () => go(pos + 1), previous: () => go(pos - 1), play, jump,
+    total: TOTAL, forwardSteps, backwardSteps,
+    get position() { return position; },
+    go: (p) => go(p), next: () => go(position + 1), previous: () => go(position - 1), play, jump,
     toggle: (b) => toggle(b), shut: () => [...shut], fit,
     zoom(scale, name) { // centre the named tensor (or the whole graph) at this scale
-      const v = $("viewport").getBoundingClientRect();
-      const n = name === undefined ? null : D.nodes.findIndex((_, k) => nodeName(k) === name);
+      const v = byId("viewport").getBoundingClientRect();
+      const n = name === undefined ? null : data.nodes.findIndex((_, k) => nodeName(k) === name);
       const target = n === null ? null : (scene.nodeCards.get(n) || [])[0];
       const [cx, cy] = target ? [target.offsetLeft + target.offsetWidth / 2 + 20, target.offsetTop + target.offsetHeight / 2 + 20]
         : [scene.width / 2 + 20, scene.height / 2 + 20];
@@ -793,7 +794,7 @@
     },
     state() {
       const [phase, n] = currentStep();
-      return { position: pos, phase, node: n, name: n === null ? null : nodeName(n) };
+      return { position, phase, node: n, name: n === null ? null : nodeName(n) };
     },
   };
   setup();
