@@ -135,9 +135,10 @@ def _verdict(order: float | None, symmetric_order: float | None) -> str:
 def _floors(remainders: list[float], noise: float, epsilons: list[float], allowance: float) -> list[float]:
     """The rounding floor of a series of remainders, at each step: at the smallest steps a right gradient's
     remainder is rounding alone, which scales with the terms f sums, not with f's value (they may cancel to a
-    small f), so it is read there too (ten times the median of the last five, when that is above `noise`); and
-    the gradient's own rounding, ε·allowance, which falls like ε as a wrong slope does."""
-    floor = max(noise, 10 * float(np.median(remainders[-5:])))
+    small f), so it is read there too: a hundred times the median of the last five, when that is above `noise`
+    (rounding scatters them by a factor of ten); and the gradient's own rounding, ε·allowance, which falls like
+    ε as a wrong slope does."""
+    floor = max(noise, 100 * float(np.median(remainders[-5:])))
     return [floor + e * allowance for e in epsilons]
 
 
