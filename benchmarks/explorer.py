@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import viz
-from lstm.bugs import BUGS
+from lstm.derivation.bugs import BUGS
 
 PAGES = {
     "input gate, T = 1": dict(name="input"),

@@ -141,7 +141,7 @@ def implementations(w: Workload) -> dict[str, Runner]:
     runs = {
         "engine, per-gate graph": engine(w, fused=False),
         "engine, fused fast path": engine(w, fused=True),
-        "hand BPTT (lstm/hand.py)": hand_bptt(w),
+        "hand BPTT (lstm/derivation/hand.py)": hand_bptt(w),
         "numpy BPTT, hoisted (yardstick)": reference.numpy_bptt(w),
     }
     if torch_available():

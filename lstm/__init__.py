@@ -1,9 +1,13 @@
-"""An LSTM built only from the engine's primitives, its hand-derived BPTT, and the comparison of the two."""
+"""An LSTM built only from the engine's primitives (`lstm.model`), its hand-derived BPTT and the comparison of the
+two (`lstm.derivation`), and the check of your own backward (`lstm.own_backward`)."""
 
 import lstm.installed  # noqa: F401  (first: is `autograd` our engine?)
-from lstm import compare  # a callable module: lstm.compare(...) runs lstm.compare.compare(...)
-from lstm.cell import LSTMCell
+from lstm.derivation import hand
+from lstm.derivation.compare import compare
+from lstm.model.cell import LSTMCell
+from lstm.model.rnn import RNN
+from lstm.model.sequence import LSTM
 from lstm.names import GATES, NAMES
-from lstm.sequence import LSTM
+from lstm.own_backward.check import check as check_backward
 
-__all__ = ["GATES", "LSTM", "LSTMCell", "NAMES", "compare"]
+__all__ = ["GATES", "LSTM", "LSTMCell", "NAMES", "RNN", "check_backward", "compare", "hand"]

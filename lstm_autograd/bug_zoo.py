@@ -1,10 +1,10 @@
-"""docs/bug-zoo.md: every bug of `lstm.bugs`, with the command that shows it and the report it prints.
+"""docs/bug-zoo.md: every bug of `lstm.derivation.bugs`, with the command that shows it and the report it prints.
 
 Regenerate it with `python -m lstm_autograd.bug_zoo > docs/bug-zoo.md`.
 """
 
-from lstm.bugs import BUGS
-from lstm.compare import compare
+from lstm.derivation.bugs import BUGS
+from lstm.derivation.compare import compare
 
 
 def bug_zoo_markdown() -> str:

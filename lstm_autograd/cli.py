@@ -22,11 +22,12 @@ except ImportError as error:
 import viz  # noqa: E402  (after the check above, which every import below would fail without saying why)
 from autograd import progress
 from autograd.files import check_destination, check_distinct, check_folder, is_stdout
-from lstm import isolated
-from lstm.bugs import BUGS, find
-from lstm.compare import compare
-from lstm.hand import DERIVATION
-from lstm.layouts import LAYOUTS
+from lstm import check_backward
+from lstm.derivation.bugs import BUGS, find
+from lstm.derivation.compare import compare
+from lstm.derivation.hand import DERIVATION
+from lstm.own_backward import isolated
+from lstm.own_backward.layouts import LAYOUTS
 from lstm_autograd.audit import audit
 from lstm_autograd.options import (
     Parser,
@@ -103,8 +104,8 @@ def _compare_hand(args: argparse.Namespace) -> int:
         raise ValueError("--bug switches a mistake into this library's backward; with --hand, yours is checked")
     layout = args.layout or "own"
     with isolated.load(args.hand, layout) as hand:  # your code in a process of its own: the verdict is made here
-        report = compare(args.input_size, args.hidden_size, args.batch, args.length, args.seed, args.dtype,
-                         hand=hand, layout=layout)
+        report = check_backward(hand, layout, input_size=args.input_size, hidden_size=args.hidden_size,
+                                batch=args.batch, length=args.length, seed=args.seed, dtype=args.dtype)
     print(report.to_json() if args.json else report.format())
     return 0 if report.passed else 1
 

@@ -7,8 +7,8 @@ import pytest
 
 import viz
 from lstm import hand
-from lstm.bugs import BUGS
-from lstm.compare import compare
+from lstm.derivation.bugs import BUGS
+from lstm.derivation.compare import compare
 from lstm_autograd.bug_zoo import bug_zoo_markdown
 from lstm_autograd.cli import main
 

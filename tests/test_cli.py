@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import lstm_autograd.cli as cli
-from lstm.compare import compare
+from lstm.derivation.compare import compare
 from lstm_autograd.cli import build_parser, main
 from lstm_autograd.options import memory_needed
 
@@ -249,8 +249,8 @@ def fake_autograd(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tmp_path / "fake")}
 
 
-@pytest.mark.parametrize("package", ["lstm", "lstm.hand", "lstm_autograd.audit", "viz", "lstm_autograd.training",
-                                     "benchmarks"])
+@pytest.mark.parametrize("package", ["lstm", "lstm.derivation.hand", "lstm_autograd.audit", "viz",
+                                     "lstm_autograd.training", "benchmarks"])
 def test_another_autograd_first_on_the_path_is_one_import_error_naming_both_and_the_fix(tmp_path, package):
     run = subprocess.run([sys.executable, "-c", f"import {package}"], capture_output=True, text=True,
                          cwd=tmp_path, env=fake_autograd(tmp_path))
@@ -324,7 +324,8 @@ def hand_file(folder: Path, *, loading: str = "", calling: str = "", returning: 
     each call before the gradients are made, and `returning` what it returns of them."""
     path = folder / "mine.py"
     path.write_text("\n".join([
-        "import os, signal, sys", "from lstm.hand import backward as right", "", "", "class Stop(BaseException):",
+        "import os, signal, sys", "from lstm.derivation.hand import backward as right", "", "",
+        "class Stop(BaseException):",
         "    pass", "", "", loading, "", "", "def backward(params, xs, h0, c0, dhs, dh_T=None, dc_T=None):",
         f"    {calling or 'pass'}", "    grads = right(params, xs, h0, c0, dhs, dh_T, dc_T)", f"    return {returning}",
         ""]))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lstm import hand
-from lstm.compare import compare
+from lstm.derivation.compare import compare
 from lstm_autograd.cli import main
 
 

@@ -13,9 +13,9 @@ import viz
 from autograd import Primitive, Tensor, sigmoid, tanh
 from autograd.graph import walk
 from lstm import LSTM
-from lstm.bugs import BUGS
-from lstm.compare import compare, disagreeing
-from lstm.problem import Problem
+from lstm.derivation.bugs import BUGS
+from lstm.derivation.compare import compare, disagreeing
+from lstm.derivation.problem import Problem
 from lstm_autograd.cli import main
 from viz import explorer
 from viz.explorer.layout import place_all

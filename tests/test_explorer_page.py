@@ -14,7 +14,7 @@ import viz
 from autograd import Tensor, tanh
 from autograd.graph import walk
 from lstm import LSTM
-from lstm.bugs import BUGS
+from lstm.derivation.bugs import BUGS
 
 
 def lstm_loss(length, batch=None, hidden=3, inputs=2):

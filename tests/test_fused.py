@@ -5,7 +5,7 @@ import pytest
 
 from autograd import Tensor, gradcheck
 from lstm import LSTM, NAMES
-from lstm.fused import lstm_sequence
+from lstm.model.fused import lstm_sequence
 
 
 def gradients(model, xs, state, upstream):

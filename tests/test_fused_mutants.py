@@ -1,4 +1,4 @@
-"""What the survivors of lstm/fused.py's mutants showed untested (docs/testing.md, "The fused LSTM's mutants")."""
+"""What the survivors of lstm/model/fused.py's mutants showed untested (docs/testing.md, "The fused LSTM's mutants")."""
 
 import tracemalloc
 
@@ -8,7 +8,7 @@ import pytest
 from autograd import Tensor
 from autograd.graph import roundings
 from lstm import LSTM
-from lstm.fused import lstm_sequence
+from lstm.model.fused import lstm_sequence
 
 
 def operands(T, B, X, H, dtype=np.float64, seed=0):
@@ -54,7 +54,7 @@ def test_the_last_backward_writes_over_the_saved_gates_instead_of_a_copy():
 def test_the_fused_primitive_is_named_and_labelled_for_the_pictures():
     assert (lstm_sequence.name, lstm_sequence.symbol) == ("lstm_sequence", "LSTM")
     assert [p.formula for p in lstm_sequence.partials] == [
-        f"BPTT: ∇{name} (lstm/hand.py, fused)" for name in ("xs", "h_0", "c_0", "W_x", "W_h", "b")]
+        f"BPTT: ∇{name} (lstm/derivation/hand.py, fused)" for name in ("xs", "h_0", "c_0", "W_x", "W_h", "b")]
 
 
 @pytest.mark.parametrize("T, B, X, H", [(3, 2, 4, 5), (7, 1, 2, 3), (2, 3, 1, 6)])

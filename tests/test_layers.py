@@ -24,7 +24,7 @@ APPLICATION = {"lstm_autograd.audit": 1, "lstm_autograd.training": 1, "lstm_auto
 # The four packages `pip install .` puts into site-packages.
 INSTALLED = ("autograd", "lstm", "viz", "lstm_autograd")
 # the hand BPTT, its names and the parameters' shapes: nothing of the engine, or of anything
-WITNESSES = ("lstm.hand", "lstm.names", "lstm.shapes")
+WITNESSES = ("lstm.derivation.hand", "lstm.names", "lstm.shapes")
 # The one cycle allowed: Tensor's operators call the table of primitives, which makes Tensors, so tensor.py imports
 # ops at its end, once the class exists (the engine's own decision; see autograd/tensor.py).
 ALLOWED_CYCLE_EDGES = {("autograd.tensor", "autograd.ops")}
@@ -72,7 +72,7 @@ def imports_of(module: str, path: Path, known: dict[str, Path], root: Path = ROO
             if node.level:  # relative: from the importing module's package
                 package = module.split(".")[: len(module.split(".")) - node.level + (path.name == "__init__.py")]
                 base = ".".join([*package, *([base] if base else [])])
-            # `from lstm import hand` imports the module lstm.hand
+            # `from lstm.derivation import hand` imports the module lstm.derivation.hand
             targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
         else:
             continue
@@ -181,13 +181,15 @@ def test_the_hand_bptt_and_its_names_import_nothing_of_the_engine():
 def test_the_checks_catch_an_upward_import_a_late_one_and_a_cycle(tmp_path):
     probe = tmp_path / "lstm" / "probe.py"
     probe.parent.mkdir()
-    probe.write_text("import numpy\n\nfrom lstm import hand\n\n\ndef f():\n    from viz import draw\n    return draw\n")
+    probe.write_text("import numpy\n\nfrom lstm.derivation import hand\n\n\n"
+                     "def f():\n    from viz import draw\n    return draw\n")
     found = imports_of("lstm.probe", probe, {**modules(), "lstm.probe": probe}, tmp_path)
-    assert [(i.target, i.local) for i in found] == [("numpy", False), ("lstm.hand", False), ("viz", True)]
+    assert [(i.target, i.local) for i in found] == [("numpy", False), ("lstm.derivation.hand", False), ("viz", True)]
     assert upward(found) == ["lstm/probe.py:7: lstm.probe imports viz, but lstm (layer 2) may import only autograd"]
     assert hidden(found) == ["lstm/probe.py:7: lstm.probe imports viz inside a function"]
-    back = Import("lstm.hand", "lstm.probe", "lstm/hand.py:1", False)
-    assert cycles([*found, back]) == ["lstm.hand → lstm.probe → lstm.hand", "lstm.probe → lstm.hand → lstm.probe"]
+    back = Import("lstm.derivation.hand", "lstm.probe", "lstm/derivation/hand.py:1", False)
+    assert cycles([*found, back]) == ["lstm.derivation.hand → lstm.probe → lstm.derivation.hand",
+                                      "lstm.probe → lstm.derivation.hand → lstm.probe"]
 
 
 def test_the_architecture_pages_table_of_layers_is_this_one():

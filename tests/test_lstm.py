@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from autograd import Tensor, gradcheck
 from lstm import LSTM, NAMES, LSTMCell, hand
-from lstm.cell import oriented_weights, step
+from lstm.model.cell import oriented_weights, step
+from lstm.model.rnn import RNN
 from lstm.names import TORCH_ORDER
-from lstm.rnn import RNN
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("torch_lstm_*.npz"))
 

@@ -17,7 +17,7 @@ import pytest
 import viz
 from autograd import Tensor
 from lstm import LSTM
-from lstm.bugs import BUGS
+from lstm.derivation.bugs import BUGS
 
 
 def readme_model(length: int = 5) -> tuple[Tensor, Tensor]:

@@ -13,7 +13,7 @@ import autograd as ag
 from autograd import Tensor, gradcheck, no_grad
 from autograd.graph import Scatter, accumulate
 from lstm import LSTM, hand
-from lstm.compare import compare
+from lstm.derivation.compare import compare
 
 
 def leaves(n, shape=(3,), dtype=np.float64):

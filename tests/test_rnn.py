@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, gradcheck
+from lstm.model.rnn import NAMES, RNN, run
 from lstm.names import HIDDEN_STATE
-from lstm.rnn import NAMES, RNN, run
 
 
 def by_hand(params, xs, h):

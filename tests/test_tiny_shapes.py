@@ -10,8 +10,8 @@ from autograd import Tensor
 from autograd.diagnostics import beyond_tolerance, rounding_tolerance
 from autograd.graph import roundings
 from lstm import LSTM
+from lstm.model.rnn import RNN
 from lstm.names import TORCH_ORDER
-from lstm.rnn import RNN
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "torch_tiny_shapes.npz")
 CASES = sorted({key.rsplit("/", 1)[0] for key in FIXTURE.files if "/" in key})

@@ -11,7 +11,7 @@ from autograd import Tensor, check_gradients, gradcheck, optim
 from autograd.diagnostics import rounding_tolerance
 from autograd.graph import roundings
 from lstm import LSTM, hand
-from lstm.problem import Problem
+from lstm.derivation.problem import Problem
 
 
 def _square(x):

@@ -306,8 +306,8 @@ def outlined_steps(source: str) -> set[int]:
 
 
 def test_a_collapsed_sequence_marks_where_a_bug_disagrees():
-    from lstm.bugs import BUGS
-    from lstm.hand import DERIVATION
+    from lstm.derivation.bugs import BUGS
+    from lstm.derivation.hand import DERIVATION
 
     # nothing is carried back, so every step but the last one gets it wrong, and the initial state too
     no_carry = viz.render_gate("input", length=50, derivation=BUGS["no-carry"].derivation).source

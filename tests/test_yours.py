@@ -15,13 +15,16 @@ import numpy as np
 import pytest
 
 import lstm
-import lstm.compare as compare_module
-from lstm import hand, yours
-from lstm.bugs import BUGS
-from lstm.compare import compare, run_engine
-from lstm.layouts import LAYOUTS, Hand, HandError
+import lstm.derivation.compare as compare_module
+from lstm import check_backward
+from lstm.derivation import hand
+from lstm.derivation.bugs import BUGS
+from lstm.derivation.compare import compare, run_engine
+from lstm.derivation.problem import Problem
 from lstm.names import CELL_STATE, GATE, GATE_OF, HIDDEN_STATE
-from lstm.problem import Problem
+from lstm.own_backward import check as yours
+from lstm.own_backward.check import HandReport
+from lstm.own_backward.layouts import LAYOUTS, Hand, HandError
 from lstm_autograd.cli import main
 
 EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
@@ -57,7 +60,7 @@ EXPECTED = {"own": FROM_STEP, "pytorch": FROM_STEP, "cs231n": FIRST_STEPS}
 def check(layout, mistake=None, monkeypatch=None, **options):
     if mistake:
         monkeypatch.setenv("LSTM_MISTAKE", mistake)
-    return compare(hand=yours.load(str(FILES[layout]), layout), layout=layout, **options)
+    return check_backward(yours.load(str(FILES[layout]), layout), layout=layout, **options)
 
 
 @functools.cache
@@ -117,7 +120,7 @@ def test_a_mistake_in_one_unit_is_located_at_that_unit():
         grads["W_hf"][2, 1] += 0.1
         return grads
 
-    report = compare(hand=backward)
+    report = check_backward(backward)
     assert [(loc.name, loc.gate, loc.unit, loc.index) for loc in report.locations] == [("W_hf", "f", 2, (2, 1))]
 
 
@@ -171,10 +174,13 @@ def test_the_runs_on_parts_of_the_problem_mean_what_the_report_says():
         np.testing.assert_allclose(grads[GATE[k].W_x], trace[f"t3/{GATE[k].section}/p"].T @ alone.xs[3])
 
 
-def test_compare_is_a_callable_module():
-    assert lstm.compare is compare_module and compare_module.compare is compare
-    assert lstm.compare(length=2).passed
-    assert lstm.compare(hand=hand.backward, length=2).passed
+def test_one_function_per_job_each_with_one_kind_of_report():
+    """lstm.compare was a module made callable, returning a Report or, given hand=, a HandReport."""
+    assert lstm.compare is compare and isinstance(lstm.compare(length=2), compare_module.Report)
+    assert isinstance(lstm.check_backward(hand.backward, length=2), HandReport)
+    assert lstm.check_backward(hand.backward, length=2).passed
+    with pytest.raises(TypeError):
+        lstm.compare(hand=hand.backward)  # the old spelling is refused, not half-supported
 
 
 def test_user_code_that_fails_is_named_in_one_line(tmp_path, capsys):
@@ -208,7 +214,7 @@ def test_what_a_backward_returns_is_checked(returned, message):
         return scope["grads"]
 
     with pytest.raises(ValueError, match=message):
-        compare(hand=backward)
+        check_backward(backward)
 
 
 @pytest.mark.parametrize("spoil", ["grads['W_xi'][0, 0] = np.nan", "grads['W_xi'][0, 0] = np.inf",
@@ -220,7 +226,7 @@ def test_a_backward_with_a_value_that_is_not_finite_fails(spoil):
         exec(spoil, {"np": np}, {"grads": grads})
         return grads
 
-    report = compare(hand=backward)
+    report = check_backward(backward)
     assert not report.passed and report.format().count("FAIL") >= 1
 
 
@@ -245,11 +251,9 @@ def test_bad_hands_and_options_are_refused(tmp_path, capsys):
     assert main(["compare", "--hand", str(broken)]) == 2
     assert "broken.py raised ImportError while loading: no module named cs231n" in capsys.readouterr().err
     with pytest.raises(ValueError, match="layout must be one of own, pytorch, cs231n, got 'keras'"):
-        compare(hand=hand.backward, layout="keras")
-    with pytest.raises(ValueError, match="give derivation or hand, not both"):
-        compare(hand=hand.backward, derivation=BUGS["no-carry"].derivation)
+        check_backward(hand.backward, layout="keras")
     with pytest.raises(ValueError, match="hand must be a function with the own layout's signature, got int"):
-        compare(hand=3)
+        check_backward(3)
 
 
 def test_compare_hand_exits_one_and_prints_json_when_wrong(monkeypatch, capsys):
@@ -262,7 +266,7 @@ def test_compare_hand_exits_one_and_prints_json_when_wrong(monkeypatch, capsys):
 
 def test_a_forward_of_another_signature_is_named_with_the_way_out(tmp_path, capsys):
     path = tmp_path / "mine.py"
-    path.write_text("from lstm.hand import backward\n\n\ndef forward(x):\n    return x\n")
+    path.write_text("from lstm.derivation.hand import backward\n\n\ndef forward(x):\n    return x\n")
     assert main(["compare", "--hand", str(path)]) == 2
     assert capsys.readouterr().err.strip().endswith(
         "forward raised TypeError: forward() takes 1 positional argument but 4 were given; a file's function forward "
@@ -365,7 +369,7 @@ def test_a_base_exception_your_code_raises_is_one_line_naming_it(raised, shown):
         raise raised
 
     with pytest.raises(HandError) as caught:
-        compare(hand=backward)
+        check_backward(backward)
     line = str(caught.value)
     assert line.startswith(f"{backward.__qualname__}: backward raised {shown} (test_yours.py, line ")
     assert "\n" not in line
@@ -374,7 +378,7 @@ def test_a_base_exception_your_code_raises_is_one_line_naming_it(raised, shown):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        compare(hand=interrupted)
+        check_backward(interrupted)
 
 
 def test_a_file_that_exits_while_loading_is_one_line(tmp_path):
@@ -425,5 +429,5 @@ def test_a_function_that_modifies_an_argument_in_place_is_refused_naming_it(layo
     functions[function] = spoiled(functions[function], statement)
     role = {"cs231n": f"lstm_{function}"}.get(layout, function)
     with pytest.raises(HandError) as caught:
-        compare(hand=Hand(functions["backward"], functions["forward"], user.source), layout=layout)
+        check_backward(Hand(functions["backward"], functions["forward"], user.source), layout=layout)
     assert str(caught.value) == f"{user.source}: {role} modified its argument {argument} in place; work on a copy"

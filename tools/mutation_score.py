@@ -12,7 +12,7 @@ copy of the project (.mutation/tree), never into the sources.
     nice -n 10 python tools/mutation_score.py          # resumes where a stopped run stopped; --fresh starts over
     python tools/mutation_score.py --report           # the score by module, and the survivors not yet explained
     python tools/mutation_score.py --against tests/test_x.py::test_new   # survivors again, against new tests
-    nice python tools/mutation_score.py lstm/fused.py --suite tests/test_fused.py ...   # another file, its tests
+    nice python tools/mutation_score.py lstm/model/fused.py --suite tests/test_fused.py ...   # another file, its tests
 
 Verdicts go to .mutation/results.jsonl as they come. A kill is kept across runs (tests are only added; --fresh
 re-runs everything), survivors and timeouts are run again. Mutants declared equivalent in
@@ -137,7 +137,7 @@ def _descendants(node: Any) -> list[Any]:
 
 
 def targets(only: list[str] = ()) -> list[Path]:
-    """Every module of the engine, or the modules named (graph, ops, ...) and the files given (lstm/fused.py)."""
+    """Every module of the engine, or the modules named (graph, ops, ...) and the files given (lstm/model/fused.py)."""
     engine = [path for path in sorted((ROOT / MUTATED).glob("*.py")) if not only or path.stem in only]
     return engine + [ROOT / name for name in only if name.endswith(".py")]
 
@@ -564,7 +564,7 @@ def report(only: list[str] = ()) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="only these modules of autograd/ (e.g. graph ops), or these "
-                        "files (e.g. lstm/fused.py)")
+                        "files (e.g. lstm/model/fused.py)")
     parser.add_argument("--suite", nargs="+", default=[], metavar="TEST", help="measure which test executes which "
                         "line over these tests only (default: the whole suite)")
     parser.add_argument("--fresh", action="store_true", help="forget every verdict and run all mutants again")

@@ -13,10 +13,10 @@ import numpy as np
 from autograd import Tensor
 from autograd.graph import walk
 from lstm import LSTM
-from lstm.compare import THROUGH_TIME, Report, Row, agreement, compare, disagreeing
-from lstm.hand import DERIVATION, EVERY_GATE, Derivation
+from lstm.derivation.compare import THROUGH_TIME, Report, Row, agreement, compare, disagreeing
+from lstm.derivation.hand import DERIVATION, EVERY_GATE, Derivation
+from lstm.derivation.problem import Problem
 from lstm.names import GATES, NAMES, SECTIONS, STATES, NodeName, locate
-from lstm.problem import Problem
 from viz import explorer
 from viz.explorer import Audit, Check, Explorer
 from viz.explorer.layout import SHARED
@@ -48,7 +48,8 @@ def explore_gate(
 
     `name` (a key of `viz.SECTION_OF`) is the section that opens; the others open shut ("all": every one open).
     The steps open shut with `collapse`, by default when there are more than three. With a `derivation` (a
-    bug's, `lstm.bugs.BUGS[name].derivation`) the tensors where its gradient departs from the engine are marked.
+    bug's, `lstm.derivation.bugs.BUGS[name].derivation`) the tensors where its gradient departs from the engine
+    are marked.
     """
     if name not in SECTION_OF:
         raise ValueError(f"explore: gate must be one of {', '.join(SECTION_OF)}, got {name!r}")

@@ -16,8 +16,8 @@ import numpy as np
 from autograd import Tensor
 from autograd.graph import walk
 from lstm import LSTM, hand
-from lstm.compare import disagreeing
-from lstm.hand import Derivation
+from lstm.derivation.compare import disagreeing
+from lstm.derivation.hand import Derivation
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, HOME, INPUT, NAMES, SECTIONS, STATE_SYMBOLS, STATES, NodeName
 from viz import graph
 from viz.graph import Cluster, Graph, Look, checked_roots, edge_width, gradient_colour, legend, new_graph, plain
@@ -134,7 +134,7 @@ def render_gate(
     "last"), backward, and the graph of one section (`name`, a key of `SECTION_OF`).
 
     With `collapse` (by default when length > 3) the sequence is drawn one node per step instead. With a
-    `derivation` (a hand BPTT: a bug's, `lstm.bugs.BUGS[name].derivation`, or any variant of
+    `derivation` (a hand BPTT: a bug's, `lstm.derivation.bugs.BUGS[name].derivation`, or any variant of
     `lstm.hand.DERIVATION`) the nodes where its gradient disagrees with the engine's are outlined in red, as are
     the tensors `highlight` names.
     """

@@ -5,7 +5,7 @@
   success criterion.
 
 A task makes batches (`batch(size, rng)`), scores a model on one (`loss`), and may measure more than a loss on
-held-out data (`evaluate`). Models are `lstm.LSTM` or `lstm.rnn.RNN`: anything whose call returns (hs, state).
+held-out data (`evaluate`). Models are `lstm.LSTM` or `lstm.RNN`: anything whose call returns (hs, state).
 """
 
 from __future__ import annotations

@@ -472,7 +472,7 @@ arrives through ∂L/∂h_t at early and middle t:
 
 Does this LSTM, built from the engine's primitives, behave like the LSTM of the literature? Below, the classic
 long-range tasks in the papers' own settings, each beside the papers' numbers and beside a plain tanh RNN built
-from the same primitives (`lstm/rnn.py`). Every number on this page comes from a run whose command it shows;
+from the same primitives (`lstm/model/rnn.py`). Every number on this page comes from a run whose command it shows;
 the page itself is written from the runs' records:
 
 ```sh

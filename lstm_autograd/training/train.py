@@ -25,8 +25,8 @@ from autograd.files import atomic_savez, check_destination, load_npz, locked, np
 from autograd.graph import named
 from autograd.optim import RULES, SGD, Adam, RMSprop, check_setting, clip_grad_norm, clip_grad_value, not_finite
 from lstm import LSTM
+from lstm.model.rnn import RNN
 from lstm.names import HIDDEN_STATE
-from lstm.rnn import RNN
 from lstm_autograd.training.long_range import CopyMemory, EmbeddedReber
 from lstm_autograd.training.readout import Linear
 from lstm_autograd.training.tasks import AddingProblem, CharacterModel

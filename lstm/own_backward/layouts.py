@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, transpose
+from lstm.derivation.problem import Problem
+from lstm.model.parameters import stack_gates
 from lstm.names import CS231N_ORDER, GATES, NAMES, TORCH_ORDER, NodeName, stacked
-from lstm.parameters import stack_gates
-from lstm.problem import Problem
 
 Arrays = dict[str, np.ndarray]
 Engine = tuple[dict[str, Tensor], Tensor, Tensor, Tensor]  # the twelve parameters, xs (T, B, X), h0, c0
@@ -49,7 +49,8 @@ class HandError(ValueError):
 @dataclass(frozen=True)
 class Hand:
     """A hand-written backward and, where given, its forward; `source` names them in messages. With `relay`, they
-    run elsewhere (`lstm.isolated`: in a process of their own), and the layouts' calls of them are sent there."""
+    run elsewhere (`lstm.own_backward.isolated`: in a process of their own), and the layouts' calls of them are
+    sent there."""
 
     backward: Callable[..., Any]
     forward: Callable[..., Any] | None

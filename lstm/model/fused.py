@@ -118,7 +118,8 @@ lstm_sequence = Primitive(
     "lstm_sequence",
     "LSTM",
     forward,
-    tuple(Partial(f"BPTT: ∇{name} (lstm/hand.py, fused)") for name in ("xs", "h_0", "c_0", "W_x", "W_h", "b")),
+    tuple(Partial(f"BPTT: ∇{name} (lstm/derivation/hand.py, fused)")
+          for name in ("xs", "h_0", "c_0", "W_x", "W_h", "b")),
     joint=_joint,
     saves=True,
     # as many as the per-gate graph of the same sequence: per step four gates' two matmuls, then about 16 more

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, add, sigmoid, tanh, transpose
+from lstm.model.parameters import LSTMParameters, as_input
 from lstm.names import CELL, CELL_STATE, GATES, HIDDEN, HIDDEN_STATE, INPUT, STATES, NodeName
-from lstm.parameters import LSTMParameters, as_input
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh}  # the gate table's activations as the engine's primitives
 State = tuple[Tensor, Tensor]

@@ -12,9 +12,9 @@ import numpy as np
 
 from autograd import Tensor, add, stack, tanh, transpose
 from autograd.progress import steps
-from lstm.cell import check_input
+from lstm.model.cell import check_input
+from lstm.model.parameters import as_input, checked_sizes
 from lstm.names import HIDDEN, HIDDEN_STATE, INPUT, NodeName
-from lstm.parameters import as_input, checked_sizes
 
 NAMES = ("W_xh", "W_hh", "b_h")
 

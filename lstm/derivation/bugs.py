@@ -12,8 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstm.compare import THROUGH_TIME
-from lstm.hand import DERIVATION, GRADIENTS, Derivation, Formula, Line, rows
+from lstm.derivation.compare import THROUGH_TIME
+from lstm.derivation.hand import DERIVATION, GRADIENTS, Derivation, Formula, Line, rows
 from lstm.names import GATES
 
 

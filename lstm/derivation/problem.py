@@ -10,12 +10,23 @@ from typing import Any
 import numpy as np
 
 from autograd.diagnostics import rounding_tolerance
-from lstm import hand
-from lstm.sequence import LSTM
+from lstm.derivation import hand
+from lstm.model.sequence import LSTM
 
 # |hand − engine| ≤ hand·max(1, |engine|) and |engine − finite difference| ≤ fd·max(1, |fd|), where hand is the
 # float rule for the dtype and the problem's size (docs/testing.md), at least these floors
 FLOORS = {"float64": {"hand": 1e-10, "fd": 1e-6}, "float32": {"hand": 0.0, "fd": 2e-3}}
+
+
+def checked_sizes(who: str, dtype: Any, **sizes: Any) -> np.dtype:
+    """The problem's dtype, once it and every size are refused or accepted in one line naming `who`."""
+    dtype = np.dtype(dtype)
+    if dtype.name not in FLOORS:
+        raise ValueError(f"{who}: dtype must be float32 or float64, got {dtype}")
+    for label, size in sizes.items():
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{who}: {label} must be a positive integer, got {size!r}")
+    return dtype
 
 
 def tolerances(dtype: Any, size: int) -> dict[str, float]:

@@ -1,13 +1,13 @@
-"""Your hand backward's file (`lstm.compare(hand=...)`) imported and run in a process of its own, so that nothing
+"""Your hand backward's file (`lstm.check_backward`) imported and run in a process of its own, so that nothing
 it does there (exit, kill its process, print, raise) can make, change or stop the verdict, which is reached in this
 process alone.
 
-The child (`python -m lstm.isolated`) imports the file as `lstm.yours.load` does, then runs the layouts' calls of
-your code (`Layout.backward`, `Layout.run_forward`: your functions called on copies, what they return checked) on
-what this process sends it, one request at a time, for the whole check. It has no standard output: what your code
-prints goes to standard error. What it sends back is read here by an unpickler that builds numpy arrays and nothing
-else of its choosing. When it dies, the one line names the function it was in and how: the status it exited with,
-or the signal that killed it.
+The child (`python -m lstm.own_backward.isolated`) imports the file as `lstm.own_backward.check.load` does,
+then runs the layouts' calls of your code (`Layout.backward`, `Layout.run_forward`: your functions called on
+copies, what they return checked) on what this process sends it, one request at a time, for the whole check.
+It has no standard output: what your code prints goes to standard error. What it sends back is read here by an
+unpickler that builds numpy arrays and nothing else of its choosing. When it dies, the one line names the
+function it was in and how: the status it exited with, or the signal that killed it.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import lstm
-from lstm.layouts import LAYOUTS, Hand, HandError
-from lstm.yours import load as load_here
-from lstm.yours import split_spec
+from lstm.own_backward.check import load as load_here
+from lstm.own_backward.check import split_spec
+from lstm.own_backward.layouts import LAYOUTS, Hand, HandError
 
 # what the child may send besides Python's own values: numpy's arrays (numpy 1 and 2 name the module that rebuilds
 # them differently), and a forward's outputs
 READABLE = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-            ("numpy._core.multiarray", "_reconstruct"), ("lstm.layouts", "Outputs")}
+            ("numpy._core.multiarray", "_reconstruct"), ("lstm.own_backward.layouts", "Outputs")}
 # the child imports this library from where this process did, whatever the current folder holds (-P)
 ROOT = str(Path(lstm.__file__).resolve().parent.parent)
 SIGNALS = {int(s): s.name for s in signal.Signals}
@@ -41,7 +41,7 @@ LEFT_OPEN = 10  # seconds to wait for a child that closed its end of the pipe, b
 
 @contextmanager
 def load(spec: str, layout: str = "own") -> Iterator[Hand]:
-    """`lstm.yours.load`'s Hand, the file imported and run in a child process while the context lasts."""
+    """`lstm.own_backward.check.load`'s Hand, the file imported and run in a child process while the context lasts."""
     child = _Child(spec, layout)
     try:
         source, forward = child.ask(None, "while loading")
@@ -70,7 +70,7 @@ class _Child:
         # -u: what the user's code prints is written at once; stdout=2: it has no standard output of this process;
         # a session of its own: Ctrl-C stops this process, which ends the child
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-P", "-m", "lstm.isolated", str(there.fileno()), spec, layout],
+            [sys.executable, "-u", "-P", "-m", "lstm.own_backward.isolated", str(there.fileno()), spec, layout],
             pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=2, env={**os.environ, "PYTHONPATH": path},
             start_new_session=True)
         there.close()

@@ -6,10 +6,10 @@ from typing import Any
 
 from autograd import Tensor, stack
 from autograd.progress import steps
-from lstm import fused
-from lstm.cell import State, as_state, check_input, oriented_weights, step
+from lstm.model import fused
+from lstm.model.cell import State, as_state, check_input, oriented_weights, step
+from lstm.model.parameters import LSTMParameters, as_input
 from lstm.names import INPUT, NodeName
-from lstm.parameters import LSTMParameters, as_input
 
 
 def unroll(params: dict[str, Tensor], xs: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, State]:
@@ -26,7 +26,7 @@ def unroll(params: dict[str, Tensor], xs: Tensor, h: Tensor, c: Tensor) -> tuple
 class LSTM(LSTMParameters):
     """`model(xs, state)` with xs (T, B, X) or (T, X) returns (hs, (h_T, c_T)).
 
-    With `fused = True` the sequence runs as one primitive (`lstm.fused`): the same gradients, much faster,
+    With `fused = True` the sequence runs as one primitive (`lstm.model.fused`): the same gradients, much faster,
     but one node in the graph instead of the derivation's terms; the default draws and audits term by term.
     """
 

@@ -1,10 +1,10 @@
-"""Your own LSTM backward against the engine: `lstm.compare(hand=...)`.
+"""Your own LSTM backward against the engine: `lstm.check_backward(...)`.
 
 One random problem (a sequence, parameters, and the loss Σ_t h_t·dhs_t + h_T·dh_T + c_T·dc_T) in the layout
-your code is written in (`lstm.layouts`). Your forward, when given, is checked against the engine's forward;
-your gradients against the engine's with `autograd.check_gradients`, which also checks the engine against finite
-differences in float64, places any gradients you return at intermediate tensors, and runs the Taylor remainder
-test. When something is wrong, the report says where:
+your code is written in (`lstm.own_backward.layouts`). Your forward, when given, is checked against the engine's
+forward; your gradients against the engine's with `autograd.check_gradients`, which also checks the engine
+against finite differences in float64, places any gradients you return at intermediate tensors, and runs the
+Taylor remainder test. When something is wrong, the report says where:
 
 - In which parameters, gates and units, and at which step. A parameter's gradient is a sum over the steps, so
   your code is run on parts of the problem and the differences taken. Where the layout lets a run start from
@@ -37,10 +37,10 @@ import numpy as np
 
 from autograd import GradientReport, Tensor, check_gradients, no_grad, taylor_test
 from autograd.diagnostics import Taylor, beyond_tolerance, describe_relative, relative_error
-from lstm.layouts import LAYOUTS, Block, Hand, HandError, Layout
+from lstm.derivation.problem import Problem, checked_sizes
+from lstm.model.sequence import unroll
 from lstm.names import GATE_OF, GATES, NAMES
-from lstm.problem import FLOORS, Problem
-from lstm.sequence import unroll
+from lstm.own_backward.layouts import LAYOUTS, Block, Hand, HandError, Layout
 
 DEFAULT_FUNCTION = "backward"  # what a hand FILE.py names when :FUNCTION is left off (own, pytorch)
 
@@ -101,7 +101,7 @@ def _import(file: Path) -> ModuleType:
 
 
 def hand_of(hand: Any, layout: str, forward: Callable[..., Any] | None = None, source: str | None = None) -> Hand:
-    """What `compare(hand=...)` takes, as a Hand: a backward function (own, pytorch), or an object with
+    """What `check_backward` takes, as a Hand: a backward function (own, pytorch), or an object with
     lstm_forward and lstm_backward, such as a module (cs231n)."""
     if isinstance(hand, Hand):
         return hand
@@ -352,14 +352,13 @@ MOST_NODES = 12  # intermediates listed before the table is cut after the first 
 def check(hand: Any, layout: str = "own", *, forward: Callable[..., Any] | None = None, input_size: int = 3,
           hidden_size: int = 4, batch: int = 2, length: int = 5, seed: int = 0, dtype: Any = np.float64,
           fd_samples: int = 24) -> HandReport:
-    """Check a hand-written LSTM backward in `layout` (own, pytorch, cs231n; see `lstm.layouts`) against the
-    engine on one random problem; see the module doc for how it locates a mistake."""
+    """Check a hand-written LSTM backward in `layout` (own, pytorch, cs231n; see `lstm.own_backward.layouts`)
+    against the engine on one random problem; see the module doc for how it locates a mistake."""
     lay = _layout(layout)
     user = hand_of(hand, layout, forward)
     lay.require(user)
-    dtype = np.dtype(dtype)
-    if dtype.name not in FLOORS:
-        raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
+    dtype = checked_sizes("compare", dtype, input_size=input_size, hidden_size=hidden_size, batch=batch,
+                          length=length)
     problem = lay.restrict(Problem.random(input_size, hidden_size, batch, length, seed, dtype))
     tol = problem.tolerances()["hand"]
     arrays = lay.arrays(problem)

@@ -5,17 +5,13 @@ of the derivation, the hand line against the engine's own vector-Jacobian produc
 graph, at every step. *Through time*: ∇h_t and ∇c_t at every step, after both paths have met. When a row
 fails, the diagnosis follows (`Diagnosis`: the error's band, the Taylor remainder test, a step-size sweep).
 
-`compare(hand=...)` checks your own backward instead (`lstm.yours`); the module is callable, so
-`lstm.compare(...)` is `lstm.compare.compare(...)`.
+Your own backward is checked by `lstm.check_backward` (`lstm.own_backward.check`).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
-import types
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,12 +21,11 @@ from autograd import Tensor, numerical_gradient, taylor_test
 from autograd.diagnostics import Sweep, Taylor, band, beyond_tolerance, describe_relative, relative_error, step_sweep
 from autograd.graph import named
 from autograd.progress import estimate, steps
-from lstm import hand
-from lstm.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula, bptt
+from lstm.derivation import hand
+from lstm.derivation.hand import DERIVATION, EVERY_GATE, GRADIENTS, Derivation, Formula, bptt
+from lstm.derivation.problem import Problem, checked_sizes, tolerances
+from lstm.model.sequence import LSTM
 from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, NAMES, STATES, Gate, NodeName, locate
-from lstm.problem import FLOORS, Problem, tolerances
-from lstm.sequence import LSTM
-from lstm.yours import HandReport, check
 
 THROUGH_TIME = (HIDDEN_STATE, CELL_STATE, *GATES)  # the outputs whose ∇ the "through time" table follows
 
@@ -195,30 +190,13 @@ def compare(
     fd_samples: int = 24,
     derivation: Derivation = DERIVATION,
     problem: Problem | None = None,
-    hand: Any = None,
-    layout: str = "own",
-    forward: Callable[..., Any] | None = None,
-) -> Report | HandReport:
+) -> Report:
     """Run one random sequence of `length` steps through the engine and the hand BPTT and check both; see the
     module doc. `derivation` is the hand BPTT's lines and flow: the correct one, or a variant such as a bug's.
-    `problem`: this sequence and loss instead of a random one (the sizes and dtype are then its own).
-
-    With `hand`, your own backward is checked instead of this library's (`lstm.yours.check`): a function in
-    `layout` own or pytorch (with its `forward`, optional), or a module with lstm_forward and lstm_backward for
-    cs231n; see `lstm.layouts` for the signatures. Its report is a `HandReport`.
-    """
-    dtype = np.dtype(dtype)
-    if dtype.name not in FLOORS:
-        raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
-    for label, size in (("input_size", input_size), ("hidden_size", hidden_size), ("batch", batch),
-                        ("length", length)):
-        if not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"compare: {label} must be a positive integer, got {size!r}")
-    if hand is not None:
-        if derivation is not DERIVATION:
-            raise ValueError("compare: give derivation or hand, not both")
-        return check(hand, layout, forward=forward, input_size=input_size, hidden_size=hidden_size, batch=batch,
-                     length=length, seed=seed, dtype=dtype, fd_samples=fd_samples)
+    `problem`: this sequence and loss instead of a random one (the sizes and dtype are then its own). Your own
+    backward is checked by `lstm.check_backward` instead."""
+    dtype = checked_sizes("compare", dtype, input_size=input_size, hidden_size=hidden_size, batch=batch,
+                          length=length)
     if problem is None:
         problem = Problem.random(input_size, hidden_size, batch, length, seed, dtype)
     else:
@@ -340,14 +318,3 @@ def _time_rows(run, trace, length, tol) -> list[Row]:
                 failing.append(t)
         rows.append(Row("through time", f"∇{output.symbol}", engine.shape, worst, relative, None, not failing, failing))
     return rows
-
-
-class _CallableModule(types.ModuleType):
-    """`lstm.compare(...)` calls the function `compare`, while `lstm.compare` stays this module, so
-    `from lstm.compare import compare, Report` and `import lstm.compare as m` read as before."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Report | HandReport:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
