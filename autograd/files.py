@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import errno
 import fcntl
+import json
 import math
 import os
 import re
@@ -25,7 +26,7 @@ import zipfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -392,3 +393,19 @@ def load_npz(path: str | os.PathLike, expected: Mapping[str, tuple[int, ...]] | 
     except Exception as error:  # zipfile.BadZipFile, zlib.error, EOFError and friends: truncated or corrupt
         raise ValueError(f"{path}: corrupt or truncated .npz file ({type(error).__name__}: {error})") from None
     return arrays
+
+
+def strict_json(value: Any, **options: Any) -> str:
+    """`value` as JSON, every number that is not finite written as null: JSON has no NaN or ∞, and a bare NaN,
+    which json.dumps writes by default, is not JSON."""
+    return json.dumps(_finite(value), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

@@ -155,3 +155,21 @@ def test_a_problems_roundings_are_those_of_its_graph(sizes):
     hs, (h_T, c_T) = model(Tensor(problem.xs, requires_grad=True), (Tensor(problem.h0), Tensor(problem.c0)))
     loss = (hs * problem.dhs).sum() + (h_T * problem.dh_T).sum() + (c_T * problem.dc_T).sum()
     assert problem.roundings() == roundings([loss])
+
+
+def test_compare_json_writes_null_for_a_number_that_is_not_finite(capsys):
+    """`compare --hand … --json` printed a bare NaN, which is not JSON, for a hand gradient holding NaN."""
+    import json
+
+    from lstm import check_backward
+    from lstm.derivation import hand as reference
+
+    def nan_backward(*args, **kwargs):
+        grads = reference.backward(*args, **kwargs)
+        grads["W_xi"] = np.full_like(grads["W_xi"], np.nan)
+        return grads
+
+    text = check_backward(nan_backward, length=2).to_json()
+    report = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in the JSON"))
+    row = next(r for r in report["rows"] if r["name"] == "W_xi")
+    assert report["passed"] is False and row["hand_vs_engine"] is None

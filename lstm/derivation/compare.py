@@ -10,7 +10,6 @@ Your own backward is checked by `lstm.check_backward` (`lstm.own_backward.check`
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 
 from autograd import Tensor, numerical_gradient, taylor_test
 from autograd.diagnostics import Sweep, Taylor, band, beyond_tolerance, describe_relative, relative_error, step_sweep
+from autograd.files import strict_json
 from autograd.graph import named
 from autograd.progress import estimate, steps
 from lstm.derivation import hand
@@ -81,9 +81,9 @@ class Report:
             "worst": d.name, "index": d.index, "relative": d.relative, "band": None if d.name is None else
             band(d.relative), "taylor": {"verdict": d.taylor.verdict, "order": d.taylor.order,
                                          "symmetric_order": d.taylor.symmetric_order}}
-        return json.dumps({"passed": self.passed, "settings": self.settings, "tolerances": self.tolerances,
-                           "rows": [asdict(row) for row in self.rows], "diagnosis": diagnosis}, indent=2,
-                          ensure_ascii=False)
+        return strict_json({"passed": self.passed, "settings": self.settings, "tolerances": self.tolerances,
+                            "rows": [asdict(row) for row in self.rows], "diagnosis": diagnosis}, indent=2,
+                           ensure_ascii=False)
 
     def format(self) -> str:
         s = self.settings

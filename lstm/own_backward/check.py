@@ -25,7 +25,6 @@ Taylor remainder test. When something is wrong, the report says where:
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 
 from autograd import GradientReport, Tensor, check_gradients, no_grad, taylor_test
 from autograd.diagnostics import Taylor, beyond_tolerance, describe_relative, relative_error
+from autograd.files import strict_json
 from lstm.derivation.problem import Problem, checked_sizes
 from lstm.model.sequence import unroll
 from lstm.names import GATE_OF, GATES, NAMES
@@ -297,7 +297,7 @@ class HandReport:
 
     def to_json(self) -> str:
         g = self.gradients
-        return json.dumps({
+        return strict_json({
             "passed": self.passed, "settings": self.settings, "tolerance": self.tolerance,
             "forward": None if self.forward is None else {k: v for k, v in asdict(self.forward).items()
                                                           if k != "own_taylor"},

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from autograd.files import strict_json
 from autograd.progress import steps
 from lstm_autograd.audit.document import Document, read
 from lstm_autograd.audit.rewriting import in_column_form
@@ -40,7 +40,7 @@ class Report:
         return {verdict: counted[verdict] for verdict in LABELS if counted[verdict]}
 
     def to_json(self) -> str:
-        return json.dumps({"file": self.file, "passed": self.passed, "settings": self.settings,
+        return strict_json({"file": self.file, "passed": self.passed, "settings": self.settings,
                            "counts": self.counts(), "findings": [asdict(f) for f in self.findings]},
                           indent=2, ensure_ascii=False)
 

@@ -6,8 +6,6 @@ time, each leaving a record (JSON) and a checkpoint beside it, so an interrupted
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import platform
 import shlex
@@ -21,7 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from autograd.files import atomic_write
+from autograd.files import atomic_write, strict_json
 
 # Arjovsky, Shah & Bengio (2016), §4 and their code: RMSProp with learning rate 1e-3 and decay 0.9, gradients
 # clipped at 1 (every element), batch 20, Glorot's initialisation; their LSTM starts its forget gate's bias at 1.
@@ -123,17 +121,6 @@ def code_version() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "modified": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
-def _finite(value: Any) -> Any:
-    """`value` with every number that is not finite as None: JSON has no NaN or ∞ (a bare NaN is not JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
-
-
 def write_record(path: str | os.PathLike, result: dict[str, Any], command: list[str]) -> Path:
     """The run as JSON, written whole or not at all: its command, settings, time, losses and held-out figures; a
     number that is not finite is written as null."""
@@ -143,7 +130,7 @@ def write_record(path: str | os.PathLike, result: dict[str, Any], command: list[
               "losses": [float(f"{x:.6g}") for x in trainer.losses], "machine": machine(), "code": code_version(),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S %z")}
     with atomic_write(path) as file:
-        file.write(json.dumps(_finite(record), indent=1, allow_nan=False).encode())
+        file.write(strict_json(record, indent=1).encode())
     return Path(path)
 
 
