@@ -2,6 +2,9 @@
 
 import pytest
 
+# pages, not modules: pytest-markdown-docs would import them to read their docstrings
+collect_ignore_glob = ["examples/*.py", "hooks/*.py", "screenshot.py"]
+
 
 @pytest.fixture(autouse=True)
 def in_tmp_path(tmp_path, monkeypatch):

@@ -18,6 +18,10 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+# pytest-markdown-docs reads every module's docstrings by importing it: the fixtures' generator needs torch
+collect_ignore_glob = ["fixtures/*.py"]
+
+
 def _chromium() -> str | None:
     return next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))),
                 None)
