@@ -269,10 +269,15 @@ concat = Primitive("concat", "‖", lambda *xs, axis=0: np.concatenate(xs, axis=
 stack = Primitive("stack", "stack", lambda *xs, axis=0: np.stack(xs, axis=axis), (
     Partial("1 on its slice"),
 ), joint=lambda u, ans, *xs, axis=0: [np.take(u, k, axis=axis) for k in range(len(xs))], variadic=True)
+relu = Primitive("relu", "relu", lambda x: np.maximum(x, 0), (  # 0 at the kink x = 0, as torch takes it
+    Partial("1[{0} > 0]", lambda u, ans, x: u * (x > 0)),
+))
 log_softmax = Primitive("log_softmax", "log softmax", lambda x, axis=-1: _log_softmax(x, axis), (
     Partial("I − softmax({0})", lambda u, ans, x, axis=-1: _softmax_back(u, ans, axis)),
 ), roundings=lambda ans, x, axis=-1: 3 + (x.shape[axis] if x.ndim else 1))
 
+# relu (the Elman RNN's other nonlinearity, lstm/cells.py) is not in PRIMITIVES yet: the fuzzer promises every
+# primitive there in its programs (tests/test_fuzz.py), and its generator (tests/support/programs.py) has to learn it.
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p for p in (add, sub, neg, hadamard, div, matmul, sigmoid, tanh, exp, log, sum, mean, reshape,
                         transpose, getitem, concat, stack, log_softmax)

@@ -5,9 +5,10 @@ import lstm.installed  # noqa: F401  (first: is `autograd` our engine?)
 from lstm.derivation import hand
 from lstm.derivation.compare import compare
 from lstm.model.cell import LSTMCell
+from lstm.model.layers import GRU, ElmanRNN
 from lstm.model.rnn import RNN
 from lstm.model.sequence import LSTM
 from lstm.names import GATES, NAMES
 from lstm.own_backward.check import check as check_backward
 
-__all__ = ["GATES", "LSTM", "LSTMCell", "NAMES", "RNN", "check_backward", "compare", "hand"]
+__all__ = ["GATES", "GRU", "LSTM", "LSTMCell", "NAMES", "RNN", "check_backward", "compare", "hand", "ElmanRNN"]

@@ -144,3 +144,31 @@ def locate(symbol: str, section: str, t: int, gate: Gate | None = None) -> NodeN
     if symbol == INPUT:
         return NodeName(t, None, INPUT)
     return NodeName(t, HOME.get(symbol, section), symbol)
+
+
+# A stacked or bidirectional model's tensors: every name above, prefixed by its layer and direction,
+# `l1/reverse/t3/reset gate/r_t` (torch's keys say the same as `_l1_reverse`). One layer, one direction: no prefix.
+REVERSE = "reverse"
+
+
+def layer_scope(layer: int, reverse: bool, num_layers: int = 2, bidirectional: bool = True) -> str:
+    """The prefix of layer `layer`'s tensors in direction `reverse`: `l1`, `l1/reverse`; empty in a model of one
+    layer and one direction, whose names stay the derivation's own."""
+    if num_layers == 1 and not bidirectional:
+        return ""
+    return f"l{layer}/{REVERSE}" if reverse else f"l{layer}"
+
+
+def scoped(scope: str, name: object) -> str:
+    """A name (a NodeName or a parameter's) inside a layer's scope: `l1/reverse` + `t3/reset gate/p`."""
+    return f"{scope}/{name}" if scope else str(name)
+
+
+def unscoped(text: str) -> tuple[str, NodeName]:
+    """The inverse of `scoped`: (`l1/reverse`, NodeName(3, "reset gate", "p")); the scope is empty when the name
+    has none."""
+    parts = text.split("/")
+    if len(parts) > 1 and parts[0][:1] == "l" and parts[0][1:].isdecimal():
+        size = 2 if len(parts) > 2 and parts[1] == REVERSE else 1
+        return "/".join(parts[:size]), NodeName.parse("/".join(parts[size:]))
+    return "", NodeName.parse(text)

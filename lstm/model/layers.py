@@ -1,0 +1,303 @@
+"""Layers as PyTorch has them, for any cell declared in `lstm.cells`: num_layers, bias, batch_first, dropout
+between layers in training mode, bidirectional; states shaped (num_layers·D, B, H); torch's state dicts both ways.
+
+Every tensor is named with its layer and direction (`lstm.names.layer_scope`: `l1/reverse/t3/reset gate/p`); a
+model of one layer and one direction keeps the derivation's names, and returns h_T of shape (B, H) (a state of
+torch's shape (1, B, H) is accepted too). In the reverse direction step t is the t-th step taken: it reads the
+input at position T − 1 − t, and its h_{t−1} is the state of the step taken before it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd import Tensor, concat, stack, transpose
+from autograd.progress import steps
+from lstm import cells
+from lstm.cells import TORCH_KINDS, Cell
+from lstm.model.parameters import as_input, checked_sizes
+from lstm.names import HIDDEN_STATE, INPUT, NodeName, layer_scope, scoped
+
+
+def _torch_key(kind: str, layer: int, reverse: bool) -> str:
+    return f"{kind}_l{layer}{'_reverse' if reverse else ''}"
+
+
+def _plain(value: Any) -> np.ndarray:
+    """A state dict's value as a numpy array: a torch tensor (without importing torch) or anything array-like."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class Recurrent:
+    """A stack of `num_layers` layers of one cell, in one direction or both, like torch.nn.GRU and torch.nn.RNN.
+
+    `model(xs, h0)` with xs (T, B, X) ((B, T, X) when batch_first) or unbatched (T, X) returns (output, h_n):
+    output (T, B, D·H), h_n (num_layers·D, B, H). Parameters are drawn uniform(−1/√H, 1/√H), torch's
+    initialisation. A new model is in training mode, as torch's: `eval()` turns the dropout off.
+    """
+
+    def __init__(self, declaration: Cell, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = np.float64, seed: int | None = None) -> None:
+        owner = type(self).__name__
+        self.cell = declaration
+        self.input_size, self.hidden_size, self.dtype = checked_sizes(owner, input_size, hidden_size, dtype)
+        if not isinstance(num_layers, (int, np.integer)) or isinstance(num_layers, bool) or num_layers < 1:
+            raise ValueError(f"{owner}: num_layers must be a positive integer, got {num_layers!r}")
+        for label, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"{owner}: {label} must be True or False, got {flag!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)) or not 0 <= dropout <= 1:
+            raise ValueError(f"{owner}: dropout must be a number in [0, 1], got {dropout!r}")
+        self.num_layers, self.bias, self.batch_first = int(num_layers), bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.directions = 2 if self.bidirectional else 1
+        self.training = True
+        rng = np.random.default_rng(seed)
+        self._dropout_rng = np.random.default_rng(rng.integers(2**63))
+        bound = 1 / np.sqrt(self.hidden_size)
+        self._params: dict[str, Tensor] = {}
+        for layer, _, scope in self.layers():
+            columns = self.input_size if layer == 0 else self.directions * self.hidden_size
+            for name, shape in declaration.shapes(columns, self.hidden_size, self.bias).items():
+                self._params[scoped(scope, name)] = Tensor(rng.uniform(-bound, bound, shape).astype(self.dtype),
+                                                           requires_grad=True, name=scoped(scope, name))
+
+    # ---- the layers, their parameters and modes ----
+
+    def layers(self) -> list[tuple[int, bool, str]]:
+        """(layer, reverse, scope) in torch's order: l0, l0 reverse, l1, …"""
+        return [(layer, reverse, layer_scope(layer, reverse, self.num_layers, self.bidirectional))
+                for layer in range(self.num_layers) for reverse in (False, True)[:self.directions]]
+
+    def parameters(self) -> dict[str, Tensor]:
+        return dict(self._params)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: tensor.data for name, tensor in self._params.items()}
+
+    def zero_grad(self) -> None:
+        for tensor in self._params.values():
+            tensor.zero_grad()
+
+    def train(self, mode: bool = True) -> Recurrent:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> Recurrent:
+        return self.train(False)
+
+    # ---- PyTorch's state dicts ----
+
+    def _expected(self) -> dict[str, tuple[int, ...]]:
+        """Every key of torch's state dict and its shape, in torch's order."""
+        expected = {}
+        for layer, reverse, _ in self.layers():
+            columns = self.input_size if layer == 0 else self.directions * self.hidden_size
+            for kind, shape in self.cell.torch_shapes(columns, self.hidden_size, self.bias).items():
+                expected[_torch_key(kind, layer, reverse)] = shape
+        return expected
+
+    def _stacked(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = {}
+        for layer, reverse, scope in self.layers():
+            own = {name: arrays[scoped(scope, name)] for name in self.cell.shapes(1, 1, self.bias)}
+            for kind, value in self.cell.stack(own, self.bias).items():
+                out[_torch_key(kind, layer, reverse)] = value
+        return out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """torch's state dict as numpy arrays (copies), under its exact keys, in its gate order and shapes."""
+        return self._stacked(self.arrays())
+
+    def grad_state_dict(self) -> dict[str, np.ndarray]:
+        """The parameters' gradients under the state dict's keys (zeros where there is none yet)."""
+        return self._stacked({name: np.zeros_like(t.data) if t.grad is None else t.grad
+                              for name, t in self._params.items()})
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """The inverse of `state_dict`, from numpy arrays or torch tensors, in the model's dtype; a missing,
+        extra or misshapen key is refused, naming it, before anything is loaded."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        expected = self._expected()
+        if not hasattr(state_dict, "keys"):
+            raise ValueError(f"{owner}: expected a dict of arrays, got {type(state_dict).__name__}")
+        missing = [key for key in expected if key not in state_dict]
+        extra = [str(key) for key in state_dict if key not in expected]
+        if missing:
+            raise ValueError(f"{owner}: missing key{'s' * (len(missing) > 1)} {', '.join(missing)}")
+        if extra:
+            raise ValueError(f"{owner}: unexpected key{'s' * (len(extra) > 1)} {', '.join(extra)}")
+        arrays = {}
+        for key, shape in expected.items():
+            value = _plain(state_dict[key])
+            if value.shape != shape:
+                raise ValueError(f"{owner}: {key} must have shape {shape}, got {value.shape}")
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"{owner}: {key} must hold real numbers, got dtype {value.dtype}")
+            arrays[key] = value
+        for layer, reverse, scope in self.layers():
+            given = {kind: arrays[_torch_key(kind, layer, reverse)] for kind, _ in TORCH_KINDS
+                     if _torch_key(kind, layer, reverse) in arrays}
+            for name, block in self.cell.unstack(given, self.hidden_size).items():
+                self._params[scoped(scope, name)].data = np.array(block, dtype=self.dtype)
+
+    def torch_arguments(self) -> dict[str, Any]:
+        """The keyword arguments that build this model's torch.nn counterpart."""
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
+                "bias": self.bias, "batch_first": self.batch_first, "dropout": self.dropout,
+                "bidirectional": self.bidirectional, **dict(self.cell.torch_options)}
+
+    def to_torch(self) -> Any:
+        """The torch.nn module computing the same (torch must be installed), holding these parameters exactly."""
+        if self.cell.torch_module is None:
+            raise ValueError(f"{type(self).__name__}: the cell {self.cell.name!r} has no torch counterpart")
+        import torch  # optional: only this conversion needs it
+
+        module = getattr(torch.nn, self.cell.torch_module)(
+            **self.torch_arguments(), dtype=torch.float32 if self.dtype == np.float32 else torch.float64)
+        module.load_state_dict({key: torch.from_numpy(value) for key, value in self.state_dict().items()})
+        module.train(self.training)
+        return module
+
+    # ---- the forward ----
+
+    def _initial(self, h0: Any, batch: tuple[int, ...]) -> list[Tensor]:
+        """h0 as one Tensor per (layer, direction), zeros when None; a wrong shape names expected and given."""
+        owner = type(self).__name__
+        count = self.num_layers * self.directions
+        torch_shape = (count, *batch, self.hidden_size)
+        if h0 is None:
+            return [Tensor(np.zeros((*batch, self.hidden_size), self.dtype)) for _ in range(count)]
+        h0 = as_input(owner, "h0", h0, self.dtype)
+        if h0.name is None:
+            h0.name = "h0"
+        if count == 1 and h0.shape == torch_shape[1:]:
+            return [h0]  # the one-layer model's own (B, H)
+        if h0.shape != torch_shape:
+            also = f" or {torch_shape[1:]}" if count == 1 else ""
+            raise ValueError(f"{owner}: h0 must have shape {torch_shape}{also}, got {h0.shape}")
+        return [h0[k] for k in range(count)]
+
+    def _dropped(self, layer: int, xs: Tensor) -> Tensor:
+        """Dropout on the input of layer `layer` ≥ 1, in training mode: each element zeroed with probability p,
+        the rest scaled by 1/(1 − p), as torch."""
+        if not (self.training and self.dropout and layer):
+            return xs
+        p = self.dropout
+        kept = self._dropout_rng.random(xs.shape) >= p
+        mask = kept.astype(self.dtype) / self.dtype.type(1 - p) if p < 1 else np.zeros(xs.shape, self.dtype)
+        return (xs * Tensor(mask, name=f"l{layer}/dropout mask")).named(f"l{layer}/dropout")
+
+    def __call__(self, xs: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
+        owner = type(self).__name__
+        xs = as_input(owner, "xs", xs, self.dtype)
+        layout = "(B, T, X)" if self.batch_first else "(T, B, X)"
+        if xs.ndim not in (2, 3) or xs.shape[-1] != self.input_size:
+            raise ValueError(f"{owner}: xs must have shape {layout} or (T, X) with X = {self.input_size}, "
+                             f"got {xs.shape}")
+        if xs.name is None:
+            xs.name = "xs"
+        batched = xs.ndim == 3
+        if batched and self.batch_first:
+            xs = transpose(xs, axes=(1, 0, 2)).named("xs (T, B, X)")
+        if xs.shape[0] == 0:
+            raise ValueError(f"{owner}: xs must hold at least one step, got shape {xs.shape}")
+        batch = xs.shape[1:2] if batched else ()
+        states = self._initial(h0, batch)
+        if not batched:  # one sequence: a batch of one, inside
+            xs = xs.reshape(xs.shape[0], 1, self.input_size).named("xs (T, 1, X)")
+            states = [h.reshape(1, self.hidden_size) for h in states]
+        layer_input, finals, outputs = xs, [], []
+        for layer, reverse, scope in self.layers():
+            if not reverse:
+                layer_input = self._dropped(layer, layer_input if layer == 0 else _joined(outputs, layer - 1))
+                outputs = []
+            hs, h = self._direction(layer_input, states[len(finals)], scope, reverse)
+            outputs.append(hs)
+            finals.append(h)
+        output = _joined(outputs, self.num_layers - 1)
+        count = len(finals)
+        h_n = finals[0] if count == 1 else stack(*finals, axis=0).named("h_n")
+        if not batched:
+            output = output.reshape(output.shape[0], output.shape[-1]).named("output")
+            h_n = h_n.reshape(self.hidden_size) if count == 1 else h_n.reshape(count, self.hidden_size)
+        elif self.batch_first:
+            output = transpose(output, axes=(1, 0, 2)).named("output")
+        return output, h_n
+
+    def _direction(self, xs: Tensor, h: Tensor, scope: str, reverse: bool) -> tuple[Tensor, Tensor]:
+        """One layer in one direction over xs (T, B, ·): (its h_t in the input's order of time, its last h)."""
+        w = {name: self._params[scoped(scope, name)] for name in self.cell.shapes(1, 1, self.bias)}
+        w = {name: transpose(t).named(scoped(scope, f"{name}ᵀ")) if name.startswith("W") else t
+             for name, t in w.items()}  # a batch of rows: x Wᵀ, transposed once per sequence
+        if h.name is None:
+            h.name = scoped(scope, HIDDEN_STATE.before(0))
+        T = xs.shape[0]
+        hs = []
+        for t in steps(range(T), "forward"):
+            x = xs[T - 1 - t if reverse else t].named(scoped(scope, NodeName(t, None, INPUT)))
+            h = self.cell.step(w, x, h, lambda section, symbol, t=t: scoped(scope, NodeName(t, section, symbol)))
+            hs.append(h)
+        if reverse:
+            hs.reverse()
+        return stack(*hs, axis=0).named(scoped(scope, "hs")), h
+
+
+def _joined(outputs: list[Tensor], layer: int) -> Tensor:
+    """A layer's output: its one direction's h_t, or both directions' side by side (forward first)."""
+    return outputs[0] if len(outputs) == 1 else concat(*outputs, axis=-1).named(f"l{layer}/output")
+
+
+class GRU(Recurrent):
+    """torch.nn.GRU (`cell="gru"`: gate order r, z, n; the reset gate multiplies W_hn h_{t−1} + b_hn) or Cho et
+    al.'s GRU (`cell="gru-cho"`: the reset gate multiplies h_{t−1} before W_hn). `model(xs, h0)` → (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, cell: str = "gru",
+                 dtype: Any = np.float64, seed: int | None = None) -> None:
+        if cell not in ("gru", "gru-cho"):
+            raise ValueError(f"GRU: cell must be 'gru' or 'gru-cho', got {cell!r}")
+        super().__init__(cells.cell(cell), input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, dtype=dtype, seed=seed)
+
+    @classmethod
+    def from_torch(cls, module: Any, *, cell: str = "gru") -> GRU:
+        """A model with torch.nn.GRU `module`'s arguments, dtype and parameters."""
+        model = cls(**_arguments_of(module), cell=cell, dtype=_dtype_of(module))
+        model.load_state_dict(module.state_dict())
+        return model
+
+
+class ElmanRNN(Recurrent):
+    """torch.nn.RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), or relu with `nonlinearity="relu"`;
+    `model(xs, h0)` → (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = np.float64, seed: int | None = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{type(self).__name__}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(cells.cell(f"rnn-{nonlinearity}"), input_size, hidden_size, num_layers, bias=bias,
+                         batch_first=batch_first, dropout=dropout, bidirectional=bidirectional, dtype=dtype, seed=seed)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> ElmanRNN:
+        """A model with torch.nn.RNN `module`'s arguments, nonlinearity, dtype and parameters."""
+        model = cls(**_arguments_of(module), nonlinearity=module.nonlinearity, dtype=_dtype_of(module))
+        model.load_state_dict(module.state_dict())
+        return model
+
+
+def _arguments_of(module: Any) -> dict[str, Any]:
+    return {name: getattr(module, name) for name in ("input_size", "hidden_size", "num_layers", "bias",
+                                                      "batch_first", "dropout", "bidirectional")}
+
+
+def _dtype_of(module: Any) -> Any:
+    return np.float32 if str(next(iter(module.parameters())).dtype) == "torch.float32" else np.float64
