@@ -4,6 +4,8 @@
 import contextlib
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,22 @@ def test_the_readme_starts_in_a_minute():
     assert text.index("## The engine in five lines") < text.index("## See a gate") < text.index("## Check")
     # examples write into the working directory, never over what docs/ holds
     assert not re.search(r"(-o|--plot)\s+docs/", text)
+
+
+SH = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+README_COMMANDS = [line.split("  #")[0].strip() for block in SH for line in block.splitlines()
+                   if line.startswith("lstm-autograd ")]
+# what each says it does: the exit status (audit of the seed finds its errata) and the files it writes
+WRITES = {"render": ["input-gate.svg"], "explore": ["explorer.html"], "train": ["adding"]}
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+def test_the_readmes_commands_run_as_shown(command, tmp_path):
+    """Run from a checkout's folder as the README shows them, writing into the working directory."""
+    words = [ROOT / word if word.startswith("docs/") else word for word in command.split()[1:]]
+    done = subprocess.run([sys.executable, "-m", "lstm_autograd", *map(str, words)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    expected = 1 if words[0] == "audit" else 0
+    assert done.returncode == expected and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout or words[0] in WRITES
+    assert all((tmp_path / name).exists() for name in WRITES.get(words[0], []))
