@@ -11,7 +11,7 @@ import pytest
 from autograd import Tensor
 from autograd.diagnostics import beyond_tolerance, rounding_tolerance
 from autograd.graph import named, roundings
-from lstm import GRU, ElmanRNN
+from lstm import GRU, RNN, ElmanRNN
 from lstm.names import unscoped
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "torch_layers.npz")
@@ -188,3 +188,15 @@ def test_bad_inputs_and_states_are_refused_naming_the_shapes():
         one(np.zeros((5, 4, 2)), np.zeros((5, 4)))
     output, h_T = one(np.zeros((5, 4, 2)), np.zeros((1, 5, 3)))  # torch's (1, B, H) is accepted
     assert output.shape == (5, 4, 3) and h_T.shape == (5, 3)
+
+
+def test_a_one_layer_elman_rnn_is_the_plain_rnn_when_its_second_bias_is_zero():
+    """What merging lstm.model.rnn.RNN into ElmanRNN rests on: the same seed draws the same W_xh, W_hh and b_h
+    (as b_xh), and the step computes the same values under the same names."""
+    xs = np.random.default_rng(1).standard_normal((4, 2, 3))
+    plain, elman = RNN(3, 4, seed=5), ElmanRNN(3, 4, seed=5)
+    elman.load_state_dict({**elman.state_dict(), "bias_hh_l0": np.zeros(4)})
+    (hs, h_T), (output, h_n) = plain(xs), elman(xs)
+    assert np.array_equal(hs.data, output.data) and np.array_equal(h_T.data, h_n.data)
+    ours = {name for name in named([output]) if name.startswith("t")}
+    assert ours == {name for name in named([hs]) if name.startswith("t")}

@@ -57,8 +57,10 @@ class Recurrent:
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         self.directions = 2 if self.bidirectional else 1
         self.training = True
+        # the parameters from the seed itself, drawn in the declaration's order (a one-layer Elman RNN's W_xh, W_hh
+        # and b_xh are the plain RNN's W_xh, W_hh and b_h); the dropout masks from a stream of their own
         rng = np.random.default_rng(seed)
-        self._dropout_rng = np.random.default_rng(rng.integers(2**63))
+        self._dropout_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
         bound = 1 / np.sqrt(self.hidden_size)
         self._params: dict[str, Tensor] = {}
         for layer, _, scope in self.layers():
