@@ -2,6 +2,7 @@
 forward and every gradient, in both dtypes (tests/fixtures/torch_layers.npz, from generate.py); torch's state
 dicts both ways; dropout between layers in training mode only."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -200,3 +201,18 @@ def test_a_one_layer_elman_rnn_is_the_plain_rnn_when_its_second_bias_is_zero():
     assert np.array_equal(hs.data, output.data) and np.array_equal(h_T.data, h_n.data)
     ours = {name for name in named([output]) if name.startswith("t")}
     assert ours == {name for name in named([hs]) if name.startswith("t")}
+
+
+def test_the_fixture_is_what_the_generator_writes_with_this_torch():
+    """Where torch is installed: two cases regenerated agree with the committed file (same seeds, same draws)."""
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("generate", Path(__file__).parent / "fixtures" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    cases = generate.layer_cases()
+    assert sorted(cases) == CASES
+    for case in ("gru/L2bi-bf-nobias-B2T3", "rnn-relu/L1uni-B2T1"):
+        fresh, stored = generate.layers(*cases[case]), case_of(case)
+        assert set(fresh) == set(stored)
+        for key, value in fresh.items():
+            np.testing.assert_allclose(value, stored[key], rtol=1e-13, atol=1e-15, err_msg=f"{case} {key}")
