@@ -123,7 +123,8 @@ def test_a_declaration_gives_the_parameters_torchs_layout_and_the_sections():
     stacked = gru.stack(arrays)
     assert np.array_equal(stacked["weight_hh"][3:6], arrays["W_hz"])
     assert all(np.array_equal(v, arrays[k]) for k, v in gru.unstack(stacked, 3).items())
-    with pytest.raises(ValueError, match="^cell must be one of 'gru', 'gru-cho', 'rnn-tanh', 'rnn-relu', got 'x'$"):
+    with pytest.raises(ValueError, match="^cell must be one of 'gru', 'gru-cho', 'rnn-tanh', 'rnn-relu', 'lstm', "
+                                         "'lstm1997', 'peephole', 'cifg', got 'x'$"):
         cell("x")
 
 
