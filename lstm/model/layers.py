@@ -206,11 +206,7 @@ class Recurrent:
         if len(widths) == 1:
             given = (given,)
         else:
-            try:
-                given = tuple(given)
-            except TypeError:
-                given = ()
-            if len(given) != len(widths) or any(isinstance(value, (int, float)) for value in given):
+            if not isinstance(given, (tuple, list)) or len(given) != len(widths):
                 raise ValueError(f"{owner}: state must be a pair (h0, c0), got {type(given).__name__}")
         per_state = [self._one_initial(f"{state.letter}0", value, batch, width)
                      for state, value, width in zip(self.cell.states, given, widths, strict=True)]
