@@ -440,3 +440,15 @@ def test_bad_lstm_state_dicts_and_arguments_are_refused_in_one_line():
         LSTM(2, 3, 2, proj_size=2)(np.zeros((4, 5, 2)), (np.zeros((2, 5, 2)), np.zeros((2, 5, 2))))
     with pytest.raises(ValueError, match=re.escape("LSTM: state must be a pair (h0, c0)")):
         LSTM(2, 3, 2)(np.zeros((4, 5, 2)), np.zeros((2, 5, 3)))
+
+
+def test_an_lstms_dropout_acts_between_layers_in_training_mode_only():
+    xs = np.random.default_rng(0).standard_normal((5, 4, 2))
+    model, plain = LSTM(2, 8, 2, dropout=0.5, proj_size=3, seed=7), LSTM(2, 8, 2, proj_size=3, seed=7)
+    output, (h_n, c_n) = model(xs)
+    assert {n for n in named([output]) if "dropout" in n} == {"l1/dropout", "l1/dropout mask"}
+    assert not np.array_equal(output.data, plain(xs)[0].data)
+    (output.sum() + h_n.sum() + c_n.sum()).backward()
+    assert all(p.grad is not None for p in model.parameters().values())
+    model.eval()
+    assert np.array_equal(model(xs)[1][1].data, plain(xs)[1][1].data)
