@@ -452,3 +452,23 @@ def test_an_lstms_dropout_acts_between_layers_in_training_mode_only():
     assert all(p.grad is not None for p in model.parameters().values())
     model.eval()
     assert np.array_equal(model(xs)[1][1].data, plain(xs)[1][1].data)
+
+
+def test_lstm_from_torch_picks_the_model_and_to_torch_gives_the_same_outputs():
+    torch = pytest.importorskip("torch")
+    xs = np.random.default_rng(0).standard_normal((3, 2, 2))
+    for arguments, kind in (({}, sequence.LSTM), ({"num_layers": 2, "proj_size": 1}, LayeredLSTM),
+                            ({"bias": False}, LayeredLSTM)):
+        torch.manual_seed(0)
+        module = torch.nn.LSTM(2, 3, **arguments, dtype=torch.float64)
+        model = LSTM.from_torch(module)
+        assert type(model) is kind
+        expected = module(torch.from_numpy(xs))[0].detach().numpy()
+        np.testing.assert_allclose(model(xs)[0].data, expected, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(model.to_torch()(torch.from_numpy(xs))[0].detach().numpy(), expected, rtol=0,
+                                   atol=1e-14)
+    plain = LSTM(2, 3, dtype=np.float32, seed=0)
+    assert plain.training and plain.eval() is plain and not plain.training
+    module = plain.to_torch()
+    assert not module.training and next(module.parameters()).dtype == torch.float32
+    assert LSTM.from_torch(module).dtype == np.float32

@@ -71,7 +71,38 @@ class LSTM(LSTMParameters):
         # only the plain configuration reaches here: __new__ built a layers.LSTM for every other
         super().__init__(input_size, hidden_size, dtype=dtype, seed=seed)
 
-    # ---- PyTorch's state dict ----
+    # ---- torch's modes, state dict and module ----
+
+    training = True  # as a new torch module; this model has no dropout, so the mode changes nothing
+
+    def train(self, mode: bool = True) -> LSTM:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> LSTM:
+        return self.train(False)
+
+    def to_torch(self) -> Any:
+        """torch.nn.LSTM(X, H) holding this state dict (torch must be installed): the same outputs."""
+        import torch  # optional: only this conversion needs it
+
+        module = torch.nn.LSTM(self.input_size, self.hidden_size,
+                               dtype=torch.float32 if self.dtype == np.float32 else torch.float64)
+        module.load_state_dict({key: torch.from_numpy(value) for key, value in self.state_dict().items()})
+        return module.train(self.training)
+
+    @classmethod
+    def from_torch(cls, module: Any, *, cell: str = "lstm") -> Any:
+        """A model with torch.nn.LSTM `module`'s arguments, dtype and parameters: this class for the one-layer
+        default (its two biases summed), `lstm.model.layers.LSTM` for any other."""
+        arguments = {name: getattr(module, name) for name in ("num_layers", "bias", "batch_first", "dropout",
+                                                              "bidirectional", "proj_size")}
+        single = str(next(iter(module.parameters())).dtype) == "torch.float32"
+        model = cls(module.input_size, module.hidden_size, **arguments, cell=cell,
+                    dtype=np.float32 if single else np.float64)
+        model.load_state_dict(module.state_dict())
+        return model
+
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """torch.nn.LSTM's state dict (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, rows i, f, g, o) as numpy
