@@ -225,10 +225,10 @@ def _elman(nonlinearity: str) -> Cell:
 # ---- the LSTM family: two states (h, c), gates in torch's stacked order i, f, g, o (those a cell has) ----
 
 LSTM_STATES = (HIDDEN_STATE, CELL_STATE)
-H_C = (INPUT, HIDDEN_STATE.previous)
+READS_X_H = (INPUT, HIDDEN_STATE.previous)  # what a gate without peepholes reads
 
 
-def _lstm_gate(key: str, formula: str, reads: tuple[str, ...] = H_C) -> CellGate:
+def _lstm_gate(key: str, formula: str, reads: tuple[str, ...] = READS_X_H) -> CellGate:
     gate = GATE[key]
     return CellGate(key, gate.section, gate.symbol, gate.activation, reads, formula)
 
@@ -240,10 +240,10 @@ def _formula(key: str, activation: str, peephole: str = "") -> str:
 SIGN = {"sigmoid": "σ", "tanh": "tanh"}
 INPUT_GATE, FORGET_GATE, GATE_GATE, OUTPUT_GATE = (_lstm_gate(key, _formula(key, SIGN[GATE[key].activation]))
                                                    for key in "ifgo")
-FOUR, THREE = (INPUT_GATE, FORGET_GATE, GATE_GATE, OUTPUT_GATE), (INPUT_GATE, GATE_GATE, OUTPUT_GATE)
-PEEP_I = _lstm_gate("i", _formula("i", "σ", " + w_ci ⊙ c_{t-1}"), (*H_C, CELL_STATE.previous))
-PEEP_F = _lstm_gate("f", _formula("f", "σ", " + w_cf ⊙ c_{t-1}"), (*H_C, CELL_STATE.previous))
-PEEP_O = _lstm_gate("o", _formula("o", "σ", " + w_co ⊙ c_t"), (*H_C, CELL_STATE.symbol))
+IFGO, IGO = (INPUT_GATE, FORGET_GATE, GATE_GATE, OUTPUT_GATE), (INPUT_GATE, GATE_GATE, OUTPUT_GATE)
+PEEP_I = _lstm_gate("i", _formula("i", "σ", " + w_ci ⊙ c_{t-1}"), (*READS_X_H, CELL_STATE.previous))
+PEEP_F = _lstm_gate("f", _formula("f", "σ", " + w_cf ⊙ c_{t-1}"), (*READS_X_H, CELL_STATE.previous))
+PEEP_O = _lstm_gate("o", _formula("o", "σ", " + w_co ⊙ c_t"), (*READS_X_H, CELL_STATE.symbol))
 HIDDEN_UPDATE = "h_t = o_t ⊙ tanh(c_t), or W_hr (o_t ⊙ tanh(c_t)) with proj_size"
 
 
@@ -269,7 +269,7 @@ def _emit(w: dict[str, Tensor], o: Tensor, c: Tensor, name: Namer) -> Tensor:
 def _lstm_step(w: dict[str, Tensor], x: Tensor, state: tuple[Tensor, Tensor], name: Namer) -> tuple[Tensor, Tensor]:
     """torch.nn.LSTM: c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t, h_t = o_t ⊙ tanh(c_t)."""
     h, c = state
-    i, f, g, o = (_gate(w, gate, x, h, name) for gate in FOUR)
+    i, f, g, o = (_gate(w, gate, x, h, name) for gate in IFGO)
     c_t = _remember(_forget(f, c, name), i, g, name)
     return _emit(w, o, c_t, name), c_t
 
@@ -278,7 +278,7 @@ def _lstm1997_step(w: dict[str, Tensor], x: Tensor, state: tuple[Tensor, Tensor]
                    name: Namer) -> tuple[Tensor, Tensor]:
     """Hochreiter & Schmidhuber (1997): no forget gate, c_t = c_{t−1} + i_t ⊙ g_t."""
     h, c = state
-    i, g, o = (_gate(w, gate, x, h, name) for gate in THREE)
+    i, g, o = (_gate(w, gate, x, h, name) for gate in IGO)
     c_t = _remember(c, i, g, name)
     return _emit(w, o, c_t, name), c_t
 
@@ -298,7 +298,7 @@ def _peephole_step(w: dict[str, Tensor], x: Tensor, state: tuple[Tensor, Tensor]
 def _cifg_step(w: dict[str, Tensor], x: Tensor, state: tuple[Tensor, Tensor], name: Namer) -> tuple[Tensor, Tensor]:
     """Coupled input and forget gate (Greff et al. 2017): f_t = 1 − i_t."""
     h, c = state
-    i, g, o = (_gate(w, gate, x, h, name) for gate in THREE)
+    i, g, o = (_gate(w, gate, x, h, name) for gate in IGO)
     f = (1 - i).named(name(CELL, "f_t"))
     c_t = _remember(_forget(f, c, name), i, g, name)
     return _emit(w, o, c_t, name), c_t
@@ -318,15 +318,15 @@ CELLS: dict[str, Cell] = {cell.name: cell for cell in (
          GRU_UPDATE, _gru_cho_step),
     _elman("tanh"),
     _elman("relu"),
-    Cell("lstm", "LSTM with a forget gate, as torch.nn.LSTM computes it (gate order i, f, g, o)", FOUR,
+    Cell("lstm", "LSTM with a forget gate, as torch.nn.LSTM computes it (gate order i, f, g, o)", IFGO,
          "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t; " + HIDDEN_UPDATE, _lstm_step, LSTM_STATES, "LSTM", projection=True),
-    Cell("lstm1997", "LSTM as Hochreiter & Schmidhuber (1997): no forget gate (gate order i, g, o)", THREE,
+    Cell("lstm1997", "LSTM as Hochreiter & Schmidhuber (1997): no forget gate (gate order i, g, o)", IGO,
          "c_t = c_{t-1} + i_t ⊙ g_t; " + HIDDEN_UPDATE, _lstm1997_step, LSTM_STATES, projection=True),
     Cell("peephole", "LSTM with peepholes (Gers, Schraudolph & Schmidhuber 2002): i, f see c_{t-1}, o sees c_t",
          (PEEP_I, PEEP_F, GATE_GATE, PEEP_O), "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t; " + HIDDEN_UPDATE, _peephole_step,
          LSTM_STATES, extras=PEEPHOLES, projection=True),
     Cell("cifg", "LSTM with coupled input and forget gates (Greff et al. 2017): f_t = 1 − i_t (gate order i, g, o)",
-         THREE, "c_t = (1 − i_t) ⊙ c_{t-1} + i_t ⊙ g_t; " + HIDDEN_UPDATE, _cifg_step, LSTM_STATES,
+         IGO, "c_t = (1 − i_t) ⊙ c_{t-1} + i_t ⊙ g_t; " + HIDDEN_UPDATE, _cifg_step, LSTM_STATES,
          projection=True),
 )}
 
