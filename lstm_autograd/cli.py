@@ -43,6 +43,7 @@ from lstm_autograd.options import (
 from lstm_autograd.training import plots, reproduce, results
 from lstm_autograd.training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, checkpoint_settings, train
 from viz.explorer import page_destination
+from viz.lstm_views import LONGEST, departs
 from viz.render import FORMATS, destination, prepare_folder
 
 
@@ -126,7 +127,23 @@ def cmd_render(args: argparse.Namespace) -> int:
         paths = [viz.write(viz.render_gate(args.gate, **options), path, fmt)]
     for path in paths:
         _wrote(path)
+    _quiet_bug(args)
     return 0
+
+
+def _quiet_bug(args: argparse.Namespace) -> None:
+    """One line on stderr when --bug's mistake departs nowhere at this --length: the picture is right (exit 0),
+    but a picture with nothing red must not read as a bug that does no harm."""
+    if args.bug is None:
+        return
+    first = departs(find(args.bug).derivation, input_size=args.input_size, hidden_size=args.hidden_size,
+                    batch=args.batch, length=args.length, seed=args.seed, loss=args.loss)
+    if first is None:
+        print(f"note: {args.bug} agrees with the engine here at every --length up to {LONGEST}: nothing is red; "
+              "try another --loss or --seed", file=sys.stderr)
+    elif first != args.length:
+        print(f"note: {args.bug} departs first at --length {first}: nothing differs at --length {args.length}, so "
+              f"nothing is red; try --length {first}", file=sys.stderr)
 
 
 def _wrote(path: str | os.PathLike) -> None:
@@ -143,6 +160,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                                 collapse=args.collapse,
                                 derivation=None if args.bug is None else find(args.bug).derivation)
     _wrote(explorer.save(args.output))
+    _quiet_bug(args)
     return 0
 
 

@@ -20,7 +20,7 @@ from lstm.names import GATES, NAMES, SECTIONS, STATES, NodeName, locate
 from viz import explorer
 from viz.explorer import Audit, Check, Explorer
 from viz.explorer.layout import SHARED
-from viz.lstm_views import KINDS, LOSSES, SECTION_OF, UNROLLED, describe, hand_gradients
+from viz.lstm_views import KINDS, LOSSES, SECTION_OF, UNROLLED, departs, describe, hand_gradients, quiet_note
 
 INITIAL = {str(state.before(0)): name for state, name in zip(STATES, ("h0", "c0"), strict=True)}
 
@@ -86,6 +86,10 @@ def explore_gate(
              + f" T={length}; loss L = {LOSSES[loss][0]}, R_t fixed random weights")
     if derivation is not DERIVATION:
         title += f"; derivation {derivation.name or 'given'}"
+        if not marks:  # nothing marked: say why, and at which length the mistake shows
+            first = departs(derivation, input_size=input_size, hidden_size=hidden_size, batch=batch, length=length,
+                            seed=seed, loss=loss)
+            title += "; " + quiet_note(derivation, length, first)
     shut = [SHARED.key] if section is None else [SHARED.key, *(s for s in SECTIONS if s != section)]
     if collapse or (collapse is None and length > UNROLLED):
         shut += [f"t{t}" for t in range(length)]

@@ -145,6 +145,30 @@ def render_gate(
     for label, size in (("length", length), ("batch", 1 if batch is None else batch)):
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"render_gate: {label} must be a positive integer, got {size!r}")
+    model, xs, state, u, hs, h_T, c_T = _worked_example(input_size, hidden_size, batch, length, seed, loss)
+    section = SECTION_OF[name]
+    found = []
+    if derivation is not None:
+        found = _disagreements(derivation, model, xs.data, state, u, [hs])
+        highlight = (*highlight, *found)
+    formula, meaning = LOSSES[loss]
+    title = (f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") +
+             (f" T={length}" if length > 1 else "") + f"\nloss {formula}: {meaning}")
+    if derivation is not None:
+        title += f"\nderivation {derivation.name or 'given'}: red = its hand gradient disagrees with the engine's"
+    roots = [h_T, c_T] if length == 1 else [hs]
+    picture = draw(*roots, sections=section, highlight=highlight, title=title, collapse=collapse)
+    if derivation is not None and MARK not in picture.source:  # a red mark nowhere: say why, and where it shows
+        first = length if found else departs(derivation, input_size=input_size, hidden_size=hidden_size,
+                                             batch=batch, length=length, seed=seed, loss=loss)
+        picture.attr(label=f"<{graph.title_label(title + chr(10) + quiet_note(derivation, length, first))}>")
+    return picture
+
+
+def _worked_example(input_size: int, hidden_size: int, batch: int | None, length: int, seed: int,
+                    loss: str) -> tuple:
+    """render_gate's seeded LSTM, sequence, state and upstream gradient R_t, after the backward: (model, xs,
+    state, R, hs, h_T, c_T)."""
     model = LSTM(input_size, hidden_size, seed=seed)
     rng = np.random.default_rng(seed + 1)
     batch_shape = () if batch is None else (batch,)
@@ -156,16 +180,39 @@ def render_gate(
     if loss == "last":
         u[:-1] = 0
     (hs * u).sum().backward(retain_grads=True)
-    section = SECTION_OF[name]
-    if derivation is not None:
-        highlight = (*highlight, *_disagreements(derivation, model, xs.data, state, u, [hs]))
-    formula, meaning = LOSSES[loss]
-    title = (f"{section or 'LSTM cell'}: X={input_size} H={hidden_size}" + (f" B={batch}" if batch else "") +
-             (f" T={length}" if length > 1 else "") + f"\nloss {formula}: {meaning}")
-    if derivation is not None:
-        title += f"\nderivation {derivation.name or 'given'}: red = its hand gradient disagrees with the engine's"
-    roots = [h_T, c_T] if length == 1 else [hs]
-    return draw(*roots, sections=section, highlight=highlight, title=title, collapse=collapse)
+    return model, xs, state, u, hs, h_T, c_T
+
+
+LONGEST = 8  # how long a sequence `departs` tries before it says a derivation agrees at every length
+
+
+def departs(derivation: Derivation, *, length: int = 1, input_size: int = 2, hidden_size: int = 2,
+            batch: int | None = None, seed: int = 0, loss: str = "sum", longest: int = LONGEST) -> int | None:
+    """The shortest sequence, of `length` steps or more (up to `longest`), whose worked example (render_gate's,
+    with these sizes, seed and loss) shows the hand gradient of `derivation` departing from the engine's; None
+    when it agrees at every length tried.
+
+    Some mistakes show only through time: one that drops the gradient c_t passes back to c_{t−1} changes
+    nothing in a sequence of one step, so a picture of one step marks nothing although the derivation is wrong.
+    The sequences are tried one length at a time, each a few milliseconds at these sizes.
+    """
+    for steps in range(length, max(length, longest) + 1):
+        model, xs, state, u, hs, _, _ = _worked_example(input_size, hidden_size, batch, steps, seed, loss)
+        if _disagreements(derivation, model, xs.data, state, u, [hs]):
+            return steps
+    return None
+
+
+def quiet_note(derivation: Derivation, length: int, first: int | None) -> str:
+    """What a bug's picture says when nothing in it departs: the length where the bug shows first, if any."""
+    name = derivation.name or "the given derivation"
+    if first is None:
+        return (f"nothing is red: {name} agrees with the engine here at every length up to {LONGEST} steps "
+                "(another loss or size may show it)")
+    if first == length:
+        return f"nothing in this section is red: {name} departs elsewhere in the cell"
+    return (f"nothing is red: {name} departs first in a sequence of {first} steps; at length {length} nothing "
+            f"differs (draw length {first} to see it)")
 
 
 def _disagreements(derivation: Derivation, model: LSTM, xs: np.ndarray, state: tuple[Tensor, Tensor],
