@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import viz
@@ -67,3 +68,64 @@ def test_the_command_line_says_in_one_line_where_a_quiet_bug_shows(command, tmp_
                    "red; try --length 2"]
     assert main([*arguments, "--length", "2"]) == 0
     assert capsys.readouterr().err == ""
+
+
+# each node's box and its text runs in document order, each with its box
+NODES = """() => [...document.querySelectorAll('svg g.node')].map(g => {
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const frames = [...g.querySelectorAll('polygon')].map(box);  // the outer frame: the union of the cells
+  const frame = [0, 1, 2, 3].map(i => (i < 2 ? Math.min : Math.max)(...frames.map(f => f[i])));
+  return {box: frame, texts: [...g.querySelectorAll('text')].map(t => ({text: t.textContent, box: box(t)}))};
+})"""
+
+
+def numbers(text: str) -> list[float]:
+    return [float(v) for v in text.strip("[] ").replace("−", "-").split()]
+
+
+def gradient_rows(page, picture, tmp_path: Path, header: list[str]) -> tuple[list[float], list[float]]:
+    """The total and the drawn share of the node titled by the runs `header`, as the browser lays them out: the
+    share's words and numbers inside the node's frame, below the total."""
+    path = tmp_path / "picture.svg"
+    path.write_text(viz.to_svg(picture))
+    page.goto(path.as_uri())
+    nodes = page.evaluate(NODES)
+    node = next(n for n in nodes if [t["text"] for t in n["texts"][:len(header)]] == header)
+    texts = node["texts"]
+    total = next(i for i, t in enumerate(texts) if t["text"].startswith("∇ total"))
+    words = next(i for i, t in enumerate(texts) if t["text"].startswith("∇ through the"))
+    left, top, right, bottom = node["box"]
+    for t in texts[total:words + 2]:
+        assert left <= t["box"][0] and t["box"][2] <= right and top <= t["box"][1] and t["box"][3] <= bottom
+    middle = [(t["box"][1] + t["box"][3]) / 2 for t in texts]
+    assert texts[words]["box"][1] > middle[total] and texts[words + 1]["box"][1] > middle[words]  # below the total
+    return numbers(texts[total]["text"].removeprefix("∇ total")), numbers(texts[words + 1]["text"])
+
+
+@pytest.mark.parametrize("header", [["h", "t−1"], ["x", "t"]])
+def test_a_gate_shows_its_share_beside_the_total_and_the_shares_add_up(header, page, tmp_path):
+    """h_{t−1} and x_t are read by the four gates: each gate's picture shows the total and its own share, and
+    the four shares add up to the total (the chain rule, checked on the drawn edges)."""
+    shares, totals = [], []
+    for gate in ("input", "forget", "output", "gate"):
+        total, share = gradient_rows(page, viz.render_gate(gate), tmp_path, header)
+        totals.append(total)
+        shares.append(share)
+    assert all(total == totals[0] for total in totals)
+    assert np.allclose(np.sum(shares, axis=0), totals[0], atol=2e-3)
+    assert not np.allclose(shares[0], totals[0], atol=2e-3)  # no gate alone carries it all
+
+
+def test_the_input_gates_share_of_h_is_the_issues_chain_rule(page, tmp_path):
+    """Issue 27: the input gate's edge carries W_hiᵀ∇v = [−0.0071, −0.0079] of ∇h_{t−1} = [−0.014, 0.111]."""
+    total, share = gradient_rows(page, viz.render_gate("input"), tmp_path, ["h", "t−1"])
+    assert total == [-0.014, 0.111] and np.allclose(share, [-0.0071, -0.0079], atol=1e-4)
+
+
+def test_a_whole_cell_shows_no_share(page, tmp_path):
+    """Every reader drawn: the gradient is what the edges carry, one row."""
+    path = tmp_path / "picture.svg"
+    path.write_text(viz.to_svg(viz.render_gate("all")))
+    page.goto(path.as_uri())
+    texts = [t["text"] for n in page.evaluate(NODES) for t in n["texts"]]
+    assert not [t for t in texts if t.startswith(("∇ total", "∇ through"))]

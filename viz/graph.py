@@ -233,11 +233,17 @@ def draw(
     highlight: Iterable[str] = (),
     max_elements: int = 8,
     title: str | None = None,
+    share: str = "through the edges drawn",
 ) -> Graph:
     """The graph that computed `roots`, after a backward with `retain_grads=True` if gradients should show.
 
     `describe` places and names each tensor; `only` keeps the tensors inside the clusters of those keys (and
     the tensors they read); `highlight` names tensors (full names) to outline in red.
+
+    A tensor's gradient is the sum over every tensor that reads it. Where some readers are not drawn (`only`
+    leaves them out, or they lie outside the roots' history), the node shows that total as "∇ total" and, under
+    it, the part its drawn edges carry, "∇ " + `share`: each drawn edge's partial applied to its reader's
+    gradient, so the chain rule can be checked on the edges in sight.
     """
     tensors = walk(checked_roots(roots, "draw"))
     nodes = {id(tensor): Node(tensor, i, describe(tensor)) for i, tensor in enumerate(tensors)}
@@ -253,9 +259,12 @@ def draw(
         keep = inside | {id(p.tensor) for key in inside for p in operands[key]}
     _place(tensors, nodes, keep, operands)
     kept = [n for n in nodes.values() if id(n.tensor) in keep]
+    shares = _shares(tensors, nodes, keep)
 
     graph = new_graph(title)
-    entries = [(place, n.id(place), {"label": f"<{_node_label(n, kinds, max_elements, n.tensor.name in highlight)}>",
+    labels = {id(n): _node_label(n, kinds, max_elements, n.tensor.name in highlight, (share, shares.get(id(n.tensor))))
+              for n in kept}
+    entries = [(place, n.id(place), {"label": f"<{labels[id(n)]}>",
                                      "tooltip": _node_tooltip(n)})
                for n in kept for place in n.places]
     edges = []
@@ -271,6 +280,37 @@ def draw(
         graph.edge(tail, head, **attributes)
     graph.node("legend", f"<{legend(kinds)}>")
     return graph
+
+
+def _shares(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int]) -> dict[int, np.ndarray]:
+    """For each kept tensor whose gradient is not all carried by the edges drawn out of it: the part they carry,
+    Σ over its drawn readers of the edge's vector-Jacobian product (through a folded transpose, that of the
+    transpose too). A tensor none of whose readers is drawn, or whose drawn edges carry all of it, has none."""
+    parts: dict[int, list[np.ndarray | None]] = {}
+    for tensor in tensors:
+        reader = nodes[id(tensor)]
+        if id(tensor) not in keep or reader.leaf:
+            continue
+        for k, operand in enumerate(tensor.parents):
+            through = nodes[id(operand)]
+            source = operand.parents[0] if through.folded else operand
+            if id(source) not in keep or source.grad is None:
+                continue
+            if tensor.grad is None:
+                parts.setdefault(id(source), []).append(None)
+                continue
+            part = tensor.op.vjp(k, tensor.grad, tensor)
+            if through.folded:
+                part = operand.op.vjp(0, part, operand)
+            parts.setdefault(id(source), []).append(part)
+    shares = {}
+    for key, found in parts.items():
+        if any(part is None for part in found):
+            continue
+        total, part = next(t.grad for t in tensors if id(t) == key), sum(found)
+        if _finite(total) and not np.allclose(part, total, rtol=1e-9, atol=1e-12):
+            shares[key] = part
+    return shares
 
 
 def _source(operand: Tensor, nodes: dict[int, Node]) -> Node:
@@ -346,7 +386,8 @@ def _place(tensors: list[Tensor], nodes: dict[int, Node], keep: set[int], operan
             readers.setdefault(id(p.tensor), []).extend(n.places)
 
 
-def _node_label(n: Node, kinds: Kinds, limit: int, highlighted: bool) -> str:
+def _node_label(n: Node, kinds: Kinds, limit: int, highlighted: bool,
+                share: tuple[str, np.ndarray | None] = ("", None)) -> str:
     tensor = n.tensor
     header = f"<B>{rich(n.symbol)}</B>"
     if not n.leaf:
@@ -358,9 +399,14 @@ def _node_label(n: Node, kinds: Kinds, limit: int, highlighted: bool) -> str:
     rows = [f'<TR><TD BGCOLOR="{kinds[n.kind][0]}">{header}</TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="9">shape {tensor.shape}</FONT></TD></TR>',
             f'<TR><TD ALIGN="LEFT">{mono}{_lines(array_text(tensor.data, limit))}</FONT></TD></TR>']
+    words, part = share
     if tensor.grad is not None:
-        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(tensor.grad)}">{mono}∇ '
+        total = "∇ total " if part is not None else "∇ "
+        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(tensor.grad)}">{mono}{total}'
                     f'{_lines(array_text(tensor.grad, limit))}</FONT></TD></TR>')
+    if part is not None:
+        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(part)}"><FONT POINT-SIZE="9">∇ {rich(words)}'
+                    f'</FONT><BR ALIGN="LEFT"/>{mono}{_lines(array_text(part, limit))}</FONT></TD></TR>')
     return f'<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="4">{"".join(rows)}</TABLE>'
 
 

@@ -113,8 +113,10 @@ def draw(
                        - {None}) > UNROLLED
     if collapse:
         return draw_timeline(*roots, sections=only, highlight=highlight, title=title)
+    # a tensor read by sections not drawn (h_{t−1} and x_t by every gate) shows its total and the drawn share
+    share = "through the sections drawn" if only is None or len(only) > 1 else f"through the {only[0]} alone"
     return graph.draw(*roots, describe=describe, kinds=KINDS, only=only, highlight=highlight,
-                      max_elements=max_elements, title=title)
+                      max_elements=max_elements, title=title, share=share)
 
 
 def render_gate(
