@@ -44,7 +44,7 @@ from lstm_autograd.training import plots, reproduce, results
 from lstm_autograd.training.train import OPTIMIZERS, TASKS, Diverged, Settings, Trainer, checkpoint_settings, train
 from viz.explorer import page_destination
 from viz.lstm_views import LONGEST, departs
-from viz.render import FORMATS, destination, prepare_folder
+from viz.render import DPI, FORMATS, check_dpi, destination, prepare_folder
 
 
 class _OldSpelling(argparse.Action):
@@ -65,6 +65,14 @@ def _sizes(parser: argparse.ArgumentParser, *, length: int, batch: int | None, s
     parser.add_argument("--length", type=positive_int, default=length, metavar="T", help="sequence length T")
     parser.add_argument("--steps", type=positive_int, dest="length", action=_OldSpelling, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the weights and the data")
+
+
+def _dpi(value: str) -> float:
+    """--dpi's value: dots per inch, 10 to 2400."""
+    try:
+        return check_dpi(float(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected dots per inch, a number from 10 to 2400, got {value!r}") from None
 
 
 def _bug(name: str) -> str:
@@ -121,10 +129,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             prepare_folder(args.output)  # before the work, not after
         except ValueError as error:  # named as a picture: perhaps one section's was meant
             raise ValueError(f"{error}, or one --gate for one picture") from None
-        paths = viz.render_all(args.output, args.format or "svg", **options)
+        paths = viz.render_all(args.output, args.format or "svg", args.dpi, **options)
     else:
         path, fmt = destination(args.output, args.format, args.gate)
-        paths = [viz.write(viz.render_gate(args.gate, **options), path, fmt)]
+        paths = [viz.write(viz.render_gate(args.gate, **options), path, fmt, args.dpi)]
     for path in paths:
         _wrote(path)
     _quiet_bug(args)
@@ -313,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sizes(command, length=1, batch=None, size=(2, 2))
     command.add_argument("--format", choices=FORMATS,
                          help="picture format (default: the one -o's extension names, else svg)")
+    command.add_argument("--dpi", type=_dpi, default=DPI, metavar="N",
+                         help=f"a PNG's resolution in dots per inch, twice a plain screen's 96 (default: {DPI})")
     command.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                         help="one node per time step (default: when --length > 3)")
     command.add_argument("--bug", metavar="NAME", type=_bug,

@@ -5,6 +5,8 @@ drawn edges carry (item 4); a PNG is typeset as the SVG is, subscripts below and
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +131,82 @@ def test_a_whole_cell_shows_no_share(page, tmp_path):
     page.goto(path.as_uri())
     texts = [t["text"] for n in page.evaluate(NODES) for t in n["texts"]]
     assert not [t for t in texts if t.startswith(("∇ total", "∇ through"))]
+
+
+# the boxes, in CSS pixels from the picture's top left corner, of the runs ∇, `first` and `second` in a row
+RUNS = """([first, second]) => {
+  const svg = document.querySelector('svg'), origin = svg.getBoundingClientRect();
+  const texts = [...svg.querySelectorAll('text')];
+  const box = t => { const r = t.getBoundingClientRect();
+                     return [r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top]; };
+  const at = texts.findIndex((t, i) => i > 0 && texts[i - 1].textContent === '∇' && t.textContent === first
+                                       && texts[i + 1].textContent === second);
+  return {width: origin.width, base: box(texts[at]), sub: box(texts[at + 1]), before: box(texts[at - 1])};
+}"""
+
+
+def ink(image: np.ndarray, box: list[float], scale: float, pad: float) -> tuple[int, int]:
+    """(top, bottom) pixel rows of the black ink within the run's columns, searched `pad` CSS pixels above and
+    below its box (a run drawn elsewhere than the SVG has it is still found)."""
+    rows = slice(max(0, int((box[1] - pad) * scale)), int((box[3] + pad) * scale))
+    columns = slice(int((box[0] + 0.5) * scale), int((box[2] - 0.5) * scale))
+    dark = np.nonzero((image[rows, columns] < 50).all(axis=2).any(axis=1))[0]  # black text; edges are grey
+    return rows.start + int(dark[0]), rows.start + int(dark[-1])
+
+
+def png_pixels(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.mark.parametrize("dpi", [96, 192, 300])
+def test_a_png_sets_a_subscripts_subscript_below_and_smaller(dpi, page, tmp_path):
+    """∇_{h_{t−1}} in the PNG as in the SVG: h below ∇, t−1 below h and smaller; the runs are found where
+    Chromium lays out the same SVG, scaled by the dpi."""
+    pytest.importorskip("cairosvg")
+    picture = viz.render_gate("input")
+    path = tmp_path / "picture.svg"
+    path.write_text(viz.to_svg(picture))
+    page.goto(path.as_uri())
+    where = page.evaluate(RUNS, ["h", "t−1"])
+    image = png_pixels(Path(viz.write(picture, tmp_path / "picture.png", dpi=dpi)).read_bytes())
+    scale = image.shape[1] / where["width"]
+    assert scale == pytest.approx(dpi / 96, rel=0.01)  # a CSS pixel is 1/96 inch
+    nabla, h, t = (ink(image, where[run], scale, 0) for run in ("before", "base", "sub"))
+    assert h[1] > nabla[1] + scale and t[1] > h[1] + scale  # each level lower
+    assert t[1] - t[0] < h[1] - h[0]  # and smaller
+
+
+def test_graphviz_alone_flattens_the_subscripts_subscript(page, tmp_path):
+    """What the PNG was before: Graphviz's own PNG sets t−1 on h's line, at h's size."""
+    import pygraphviz
+
+    picture = viz.render_gate("input")
+    path = tmp_path / "picture.svg"
+    path.write_text(viz.to_svg(picture))
+    page.goto(path.as_uri())
+    where = page.evaluate(RUNS, ["h", "t−1"])
+    image = png_pixels(pygraphviz.AGraph(string=picture.source).draw(format="png", prog="dot"))
+    scale = image.shape[1] / where["width"]
+    h, t = (ink(image, where[run], scale, 6) for run in ("base", "sub"))
+    assert abs(t[1] - h[1]) <= 1
+
+
+def test_the_resolution_is_chosen_on_the_command_line(tmp_path):
+    pytest.importorskip("cairosvg")
+    sizes = {}
+    for dpi in (96, 192):
+        assert main(["render", "--gate", "hidden", "--dpi", str(dpi), "-o", str(tmp_path / f"{dpi}.png")]) == 0
+        sizes[dpi] = png_pixels((tmp_path / f"{dpi}.png").read_bytes()).shape[:2]
+    assert sizes[192][0] == pytest.approx(2 * sizes[96][0], abs=2)
+    assert sizes[192][1] == pytest.approx(2 * sizes[96][1], abs=2)
+    assert main(["render", "--gate", "hidden", "--dpi", "0", "-o", str(tmp_path / "x.png")]) == 2
+
+
+def test_without_cairo_a_png_names_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "cairosvg", None)  # as when cairosvg, or the libcairo it loads, is missing
+    with pytest.raises(viz.RenderError, match=r"libcairo2.*or write SVG"):
+        viz.write(viz.render_gate("hidden"), tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+    assert main(["render", "--gate", "hidden", "-o", str(tmp_path / "x.svg")]) == 0  # SVG needs no cairo

@@ -22,7 +22,7 @@ from lstm.names import CELL_STATE, GATES, HIDDEN_STATE, HOME, INPUT, NAMES, SECT
 from viz import graph
 from viz.graph import Cluster, Graph, Look, checked_roots, edge_width, gradient_colour, legend, new_graph, plain
 from viz.labels import plain_text, rich
-from viz.render import prepare_folder, write
+from viz.render import DPI, check_dpi, prepare_folder, write
 
 KINDS = {
     "parameter": ("#c6dbef", "parameter (W, b)"),
@@ -235,11 +235,12 @@ def hand_gradients(derivation: Derivation, params: dict[str, np.ndarray], xs: np
             str(HIDDEN_STATE.before(0)): grads["h0"], str(CELL_STATE.before(0)): grads["c0"]}
 
 
-def render_all(folder: str | os.PathLike, fmt: str = "svg", **options: Any) -> list[Path]:
-    """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`; `options` are
-    render_gate's."""
+def render_all(folder: str | os.PathLike, fmt: str = "svg", dpi: float = DPI, **options: Any) -> list[Path]:
+    """One file per section (input.svg … hidden.svg) and the whole cell (all.svg) into `folder`, a PNG at `dpi`;
+    `options` are render_gate's."""
+    check_dpi(dpi)
     folder = prepare_folder(folder)
-    return [write(render_gate(name, **options), folder / f"{name}.{fmt}", fmt) for name in SECTION_OF]
+    return [write(render_gate(name, **options), folder / f"{name}.{fmt}", fmt, dpi) for name in SECTION_OF]
 
 
 # ---------------------------------------------------------------------------------------------------------

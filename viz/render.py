@@ -18,6 +18,7 @@ from autograd.files import STDOUT, atomic_write, check_destination, check_folder
 from viz import svg
 
 FORMATS = ("svg", "png", "dot")
+DPI = 192  # a PNG's resolution by default: twice the 96 dpi of a plain screen, so that it stays sharp on a fine one
 SUFFIXES = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}  # the extensions that name a format
 
 
@@ -25,11 +26,15 @@ class RenderError(RuntimeError):
     pass
 
 
-def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
-    """The laid-out picture in `fmt` ('svg' or 'png'); SVG text settled to read the same in every viewer. 'json':
-    Graphviz's own positions, which the explorer draws from."""
+def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str, dpi: float = DPI) -> bytes:
+    """The laid-out picture in `fmt` ('svg' or 'png'); SVG text settled to read the same in every viewer. A PNG
+    is that SVG drawn by cairosvg at `dpi` dots per inch, so it is typeset as the SVG is (Graphviz's own PNG sets
+    a subscript's subscript on the line). 'json': Graphviz's own positions, which the explorer draws from."""
     if fmt not in ("svg", "png", "json"):
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "png":
+        check_dpi(dpi)
+        return to_png(layout(graph, "svg"), dpi)
     # an SVG needs the layout's text runs too: their widths, which only Graphviz's own measurement knows
     wanted = [fmt, "json"] if fmt == "svg" else [fmt]
     try:  # imported here: without its wheel (a platform it has none for) a system `dot` still serves
@@ -51,6 +56,27 @@ def layout(graph: graphviz.Digraph | graphviz.Source, fmt: str) -> bytes:
     if fmt == "svg":
         return svg.settle(outputs[0].decode(), svg.runs(outputs[1])).encode()
     return outputs[0]
+
+
+def check_dpi(dpi: object) -> float:
+    if isinstance(dpi, bool) or not isinstance(dpi, int | float) or not 10 <= dpi <= 2400:
+        raise ValueError(f"render: dpi must be a number from 10 to 2400 (dots per inch), got {dpi!r}")
+    return float(dpi)
+
+
+def to_png(picture: bytes, dpi: float = DPI) -> bytes:
+    """An SVG drawn to PNG by cairosvg at `dpi` (a point is 1/72 inch). cairosvg is pure Python, but draws with
+    the system's cairo library, which a machine without a desktop may lack: then a RenderError says what to
+    install."""
+    try:
+        import cairosvg
+    except (ImportError, OSError) as error:  # OSError: cairocffi found no libcairo
+        raise RenderError(
+            f"render: a PNG is drawn from the SVG by cairosvg, which could not load ({error}); "
+            "`pip install cairosvg` and the cairo library (Debian, Ubuntu: apt-get install libcairo2; macOS: brew "
+            "install cairo), or write SVG"
+        ) from None
+    return cairosvg.svg2png(bytestring=picture, dpi=dpi)
 
 
 def _bundled(pygraphviz, source: str, formats: list[str], messages: list[str]) -> list[bytes]:
@@ -159,13 +185,14 @@ def prepare_folder(folder: str | os.PathLike) -> Path:
     return check_folder(folder)
 
 
-def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str | None = None) -> Path:
-    """Write the graph to `path` in `fmt` (by default the one its extension names), through a temporary file and a
-    rename, so no half file is left."""
+def write(graph: graphviz.Digraph, path: str | os.PathLike, fmt: str | None = None, dpi: float = DPI) -> Path:
+    """Write the graph to `path` in `fmt` (by default the one its extension names; a PNG at `dpi` dots per inch),
+    through a temporary file and a rename, so no half file is left."""
     if not isinstance(graph, graphviz.Digraph | graphviz.Graph):
         raise TypeError(f"write: expected a graph (viz.draw's, or any graphviz graph), got {type(graph).__name__}")
+    check_dpi(dpi)
     path, fmt = destination(path, fmt)
-    data = graph.source.encode() if fmt == "dot" else layout(graph, fmt)
+    data = graph.source.encode() if fmt == "dot" else layout(graph, fmt, dpi)
     with atomic_write(path) as file:
         file.write(data)
     return path
