@@ -210,3 +210,13 @@ def test_without_cairo_a_png_names_what_to_install(monkeypatch, tmp_path):
         viz.write(viz.render_gate("hidden"), tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
     assert main(["render", "--gate", "hidden", "-o", str(tmp_path / "x.svg")]) == 0  # SVG needs no cairo
+
+
+def test_the_explorer_of_a_quiet_bug_says_so_under_its_title(page, tmp_path):
+    path = viz.explore_gate("all", derivation=BUGS["c-assigned"].derivation).save(tmp_path / "page.html")
+    page.goto(Path(path).as_uri())
+    title = page.locator("#title")
+    assert "departs first in a sequence of 2 steps" in title.inner_text()
+    box = title.bounding_box()
+    assert box["width"] > 100 and box["height"] > 10 and box["y"] + box["height"] <= 900  # in sight on opening
+    assert page.locator(".node.marked").count() == 0

@@ -405,8 +405,8 @@ def _node_label(n: Node, kinds: Kinds, limit: int, highlighted: bool,
         rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(tensor.grad)}">{mono}{total}'
                     f'{_lines(array_text(tensor.grad, limit))}</FONT></TD></TR>')
     if part is not None:
-        rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{gradient_colour(part)}"><FONT POINT-SIZE="9">∇ {rich(words)}'
-                    f'</FONT><BR ALIGN="LEFT"/>{mono}{_lines(array_text(part, limit))}</FONT></TD></TR>')
+        rows.append(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" BGCOLOR="{gradient_colour(part)}"><FONT POINT-SIZE="9">'
+                    f'∇ {rich(words)}</FONT><BR ALIGN="LEFT"/>{mono}{_lines(array_text(part, limit))}</FONT></TD></TR>')
     return f'<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="4">{"".join(rows)}</TABLE>'
 
 
