@@ -70,9 +70,10 @@ def to_png(picture: bytes, dpi: float = DPI) -> bytes:
     install."""
     try:
         import cairosvg
-    except (ImportError, OSError) as error:  # OSError: cairocffi found no libcairo
+    except (ImportError, OSError) as error:  # OSError: cairocffi found no libcairo (and says so in many lines)
+        why = (str(error).splitlines() or [type(error).__name__])[0]
         raise RenderError(
-            f"render: a PNG is drawn from the SVG by cairosvg, which could not load ({error}); "
+            f"render: a PNG is drawn from the SVG by cairosvg, which could not load ({why}); "
             "`pip install cairosvg` and the cairo library (Debian, Ubuntu: apt-get install libcairo2; macOS: brew "
             "install cairo), or write SVG"
         ) from None
