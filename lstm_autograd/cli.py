@@ -240,6 +240,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    if Path(args.runs).exists() and not Path(args.runs).is_dir():
+        raise ValueError(f"--runs {args.runs} is a file; expected a folder of runs")
     if args.action == "run":
         return 1 if reproduce.run_queue(args.runs, args.only, args.count) else 0
     if args.action == "page":
