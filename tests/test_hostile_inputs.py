@@ -11,3 +11,8 @@ def test_reproduce_refuses_a_runs_folder_that_is_a_file(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"lstm-autograd reproduce: error: --runs {runs} is a file; expected a folder of runs"]
 
+
+def test_train_chars_refuses_a_folder_as_its_text(tmp_path, capsys):
+    assert main(["train", "chars", "--text", str(tmp_path), "--steps", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"lstm-autograd train: error: character model: {tmp_path} is a folder; expected a UTF-8 text file"]

@@ -78,6 +78,8 @@ class CharacterModel:
             return cls(Path(path).read_text(encoding="utf-8"), length)
         except FileNotFoundError:
             raise FileNotFoundError(f"character model: no such text file: {path}") from None
+        except IsADirectoryError:
+            raise IsADirectoryError(f"character model: {path} is a folder; expected a UTF-8 text file") from None
         except UnicodeDecodeError as error:
             raise ValueError(f"character model: {path} is not UTF-8 text ({error})") from None
 
