@@ -1,5 +1,13 @@
 """Hostile inputs found by a battery of issue 23's kind: each is refused in one line naming what was expected."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
 from lstm_autograd.cli import main
 
 
@@ -16,3 +24,50 @@ def test_train_chars_refuses_a_folder_as_its_text(tmp_path, capsys):
     assert main(["train", "chars", "--text", str(tmp_path), "--steps", "1", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"lstm-autograd train: error: character model: {tmp_path} is a folder; expected a UTF-8 text file"]
+
+
+def _children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_compare_hand_killed_by_sigterm_takes_the_users_process_with_it(tmp_path):
+    hand = tmp_path / "slow.py"
+    hand.write_text("def backward(*args, **kwargs):\n    import time\n    time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-m", "lstm_autograd", "compare", "--hand", str(hand)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := _children(parent.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert children, "the user's code never started in a process of its own"
+        time.sleep(2)
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [child for child in children if _alive(child)]
+    finally:
+        parent.kill()
+        for child in _children(parent.pid):
+            os.kill(child, signal.SIGKILL)
+    for child in left:
+        os.kill(child, signal.SIGKILL)
+    assert not left, "the user's backward kept running after its command was terminated"

@@ -12,6 +12,7 @@ function it was in and how: the status it exited with, or the signal that killed
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import pickle
@@ -70,7 +71,8 @@ class _Child:
         # -u: what the user's code prints is written at once; stdout=2: it has no standard output of this process;
         # a session of its own: Ctrl-C stops this process, which ends the child
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-P", "-m", "lstm.own_backward.isolated", str(there.fileno()), spec, layout],
+            [sys.executable, "-u", "-P", "-m", "lstm.own_backward.isolated", str(there.fileno()), spec, layout,
+             str(os.getpid())],
             pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=2, env={**os.environ, "PYTHONPATH": path},
             start_new_session=True)
         there.close()
@@ -169,5 +171,20 @@ def _requests(parent: Connection) -> Iterator[tuple[str, str, Any]]:
             return
 
 
+def _ends_with(parent: int) -> None:
+    """On Linux, have this process killed when the parent ends, however it ends (SIGTERM, SIGKILL): the user's code
+    never outlives the check it runs for, nor holds the pipes of the command's caller open."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before this process asked
+        os._exit(1)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 4:
+        _ends_with(int(sys.argv[4]))
     serve(int(sys.argv[1]), sys.argv[2], sys.argv[3])
