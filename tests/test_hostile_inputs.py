@@ -71,3 +71,16 @@ def test_compare_hand_killed_by_sigterm_takes_the_users_process_with_it(tmp_path
     for child in left:
         os.kill(child, signal.SIGKILL)
     assert not left, "the user's backward kept running after its command was terminated"
+
+
+def test_settling_a_long_timeline_is_not_quadratic_in_its_text():
+    # `render --length 3000` spent minutes matching each of its thousands of equal labels against every other
+    from viz import svg
+
+    count = 20_000
+    laid_out = [svg.Run("h", 10.0 * k, -5.0, 6.5) for k in range(count)]
+    text = "".join(f'<text x="{10.0 * k}" y="-5" font-size="14">h</text>\n' for k in range(count))
+    started = time.monotonic()
+    settled = svg.settle(f"<svg>\n{text}</svg>", laid_out)
+    assert time.monotonic() - started < 20
+    assert settled.count('textLength="6.50"') == count

@@ -60,9 +60,9 @@ def _plain(text: str) -> str:
 
 def settle(svg: str, laid_out: list[Run]) -> str:
     """`svg` with each text run at its laid-out width and each subscript smaller and lowered."""
-    widths: dict[str, list[Run]] = {}
-    for run in laid_out:
-        widths.setdefault(run.text, []).append(run)
+    widths: dict[tuple[str, int, int], list[tuple[int, Run]]] = {}  # by text and unit cell: a lookup, not a scan
+    for index, run in enumerate(laid_out):
+        widths.setdefault((run.text, int(run.x // 1), int(run.y // 1)), []).append((index, run))
     out, last = [], 0
     for line in _lines(svg):
         base = next((float(a["font-size"]) for a, _, _ in line if "baseline-shift" not in a), None)
@@ -87,11 +87,20 @@ def _lines(svg: str) -> Iterator[list[tuple[dict[str, str], str, re.Match]]]:
         yield line
 
 
-def _rewrite(attributes: dict[str, str], content: str, base: float | None, widths: dict[str, list[Run]]) -> str:
+def _near(widths: dict[tuple[str, int, int], list[tuple[int, Run]]], text: str, x: float, y: float) -> list[Run]:
+    """The runs of `text` laid out within 0.1 of (x, y), in layout order: from the 3 × 3 unit cells around it."""
+    column, row = int(x // 1), int(y // 1)
+    found = [(index, run) for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+             for index, run in widths.get((text, column + dx, row + dy), ())
+             if abs(run.x - x) + abs(run.y - y) < 0.1]
+    return [run for _, run in sorted(found, key=lambda pair: pair[0])]
+
+
+def _rewrite(attributes: dict[str, str], content: str, base: float | None,
+             widths: dict[tuple[str, int, int], list[tuple[int, Run]]]) -> str:
     attributes = dict(attributes)
     x, y = float(attributes.get("x", 0)), float(attributes.get("y", 0))
-    candidates = [run for run in widths.get(_plain(html.unescape(content)), ())
-                  if abs(run.x - x) + abs(run.y - y) < 0.1]
+    candidates = _near(widths, _plain(html.unescape(content)), x, y)
     if attributes.pop("baseline-shift", None) == "sub":
         size = float(attributes["font-size"])
         base = base or size
