@@ -1,6 +1,7 @@
 """Hostile inputs found by a battery of issue 23's kind: each is refused in one line naming what was expected."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,3 +85,21 @@ def test_settling_a_long_timeline_is_not_quadratic_in_its_text():
     settled = svg.settle(f"<svg>\n{text}</svg>", laid_out)
     assert time.monotonic() - started < 20
     assert settled.count('textLength="6.50"') == count
+
+
+def test_train_stopped_by_sigterm_says_where_and_leaves_no_lock(tmp_path):
+    # `timeout`, a scheduler or the reproduce queue's driver ends a run with SIGTERM, not Ctrl-C
+    checkpoint = tmp_path / "run.npz"
+    run = subprocess.Popen([sys.executable, "-m", "lstm_autograd", "train", "adding", "--steps", "100000", "--length",
+                            "6", "--hidden-size", "3", "--batch", "4", "--every", "5", "--checkpoint", str(checkpoint)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode != 0
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"lstm-autograd train: terminated at step \d+ of 100000; the checkpoint {checkpoint} "
+                        r"\(step \d+\) is intact; resuming continues from it", last), last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]

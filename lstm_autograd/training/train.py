@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -428,24 +428,30 @@ def train(settings: Settings, *, checkpoint: str | None = None, resume: bool = F
 
 
 @contextmanager
-def _ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
+def _ctrl_c_between_steps() -> Iterator[list[int]]:
     """Ctrl-C noted and acted on between steps: raised inside numpy's zip writer, it left a broken checkpoint
     write and another error in its place. A second Ctrl-C interrupts at once, as usual."""
     usual = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or usual is not signal.default_int_handler:
-        yield lambda: False  # signals are the main thread's; and an ignored Ctrl-C stays ignored
+        yield []  # signals are the main thread's; and an ignored Ctrl-C stays ignored
         return
     pressed: list[int] = []
+    # SIGTERM (`timeout`, a scheduler) too, unless someone else handles it: the same clean stop, said so
+    term = signal.getsignal(signal.SIGTERM)
+    watched = {signal.SIGINT: usual, **({signal.SIGTERM: term} if term is signal.SIG_DFL else {})}
 
     def note(signum: int, frame: Any) -> None:
         pressed.append(signum)
-        signal.signal(signal.SIGINT, usual)
+        for number, handler in watched.items():  # a second signal acts at once, as usual
+            signal.signal(number, handler)
 
-    signal.signal(signal.SIGINT, note)
+    for number in watched:
+        signal.signal(number, note)
     try:
-        yield lambda: bool(pressed)
+        yield pressed
     finally:
-        signal.signal(signal.SIGINT, usual)
+        for number, handler in watched.items():
+            signal.signal(number, handler)
 
 
 def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, quiet: bool,
@@ -481,7 +487,7 @@ def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, q
                                                      np.random.default_rng(trainer.step))
                         shown = printable(prompt + sample).replace("\n", "\n    ")
                         progress.write(f"step {trainer.step}, sampled:\n    {shown}")
-                if pressed():  # after the step and its checkpoint, never inside them
+                if pressed:  # after the step and its checkpoint, never inside them
                     raise KeyboardInterrupt
     except Diverged as error:  # nothing saved since `saved`: save refuses a state that is not finite
         kept = _kept(checkpoint, saved, min(every, settings.steps))
@@ -491,7 +497,8 @@ def _train(trainer: Trainer, checkpoint: str | None, resume: bool, every: int, q
             saved = _step_in(checkpoint)
         kept = _kept(checkpoint, saved, min(every, settings.steps))
         resumable = "" if saved is None else "; resuming continues from it"
-        raise Interrupted(f"interrupted at step {trainer.step} of {settings.steps}; {kept}{resumable}") from None
+        how = "terminated" if signal.SIGTERM in pressed else "interrupted"
+        raise Interrupted(f"{how} at step {trainer.step} of {settings.steps}; {kept}{resumable}") from None
     finally:
         progress.close()
     seconds = time.perf_counter() - started
