@@ -67,6 +67,9 @@ def gradcheck(
     if not isinstance(out, Tensor) or out.data.size != 1:
         got = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
         raise ValueError(f"gradcheck: fn must return a one-element Tensor, got {got}")
+    if not out.requires_grad:  # backward would say so in its own words, naming no input
+        raise ValueError("gradcheck: no input requires grad; give the inputs to check as Tensors with "
+                         "requires_grad=True")
     rounding = rounding_tolerance(out.dtype, roundings([out])) if out.dtype != np.float64 else 0.0
     out.backward()
     checked = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -180,9 +183,10 @@ class GradientReport:
                 f"{self.tolerance:.2g}·max(1, |engine|), and the engine within {self.fd_tolerance:.2g}·max(1, |fd|) "
                 "of central finite differences (float64)")
 
-    def tables(self, most_nodes: int | None = None) -> list[str]:
+    def tables(self, most_nodes: int | None = None, most_rows: int | None = None) -> list[str]:
         """The inputs' table and the intermediates'. With `most_nodes`, a longer list of intermediates is cut
-        after the first departure (or left out when all pass), and what is cut is counted."""
+        after the first departure (or left out when all pass), and what is cut is counted. With `most_rows`, a
+        table of more rows shows only its failing rows, at most `most_rows` of them, and counts the rest."""
         nodes, cut = self.nodes, []
         if most_nodes is not None and len(nodes) > most_nodes:
             shown = 0 if self.first_departure is None else [r.name for r in nodes].index(self.first_departure) + 1
@@ -190,6 +194,14 @@ class GradientReport:
         lines = []
         for title, rows in (("inputs", self.inputs), ("intermediates, walking back from the output", nodes)):
             if not rows:
+                continue
+            left = []
+            if most_rows is not None and len(rows) > most_rows:
+                failing = [r for r in rows if not r.passed]
+                left = [r for r in rows if r.passed] + failing[most_rows:]
+                rows = failing[:most_rows]
+            if not rows:  # a long table, and every row passes
+                lines += ["", title, f"… all {len(left):,} rows pass"]
                 continue
             width = max(len(r.name) for r in rows)
             lines += ["", title, f"{'':{width}}  {'shape':>10}  {'|hand−engine|':>13}  {'relative':>8}  "
@@ -199,6 +211,10 @@ class GradientReport:
                 verdict = "pass" if r.passed else f"FAIL: {r.band}, worst at index {r.worst}"
                 lines.append(f"{r.name:{width}}  {str(r.shape):>10}  {r.hand_vs_engine:13.2e}  {r.relative:8.1e}  "
                              f"{fd:>11}  {verdict}")
+            if left:
+                failed = sum(not r.passed for r in left)
+                lines.append(f"… {len(left):,} more {'row passes' if len(left) == 1 else 'rows pass'}" if not failed
+                             else f"… {len(left):,} more rows: {len(left) - failed:,} pass, {failed:,} fail")
         if cut:
             failed = sum(not r.passed for r in cut)
             lines += [f"… {'and ' if nodes else ''}{len(cut)} {'more ' if nodes else ''}intermediates"
@@ -218,13 +234,17 @@ class GradientReport:
         failing = len(self.failing())
         return f"{len(self.inputs) + len(self.nodes) - failing} passed, {failing} failed"
 
-    def format(self) -> str:
+    def format(self, full: bool = False) -> str:
+        """The report as text. A table of more than `MOST_ROWS` rows shows only its failing rows (at most
+        `MOST_ROWS` of them) and counts the rows left out; `full=True` shows every row."""
         departure = self.departure()
-        lines = [self.header(), *self.tables(), *([""] + departure if departure else [])]
+        tables = self.tables() if full else self.tables(most_rows=MOST_ROWS)
+        lines = [self.header(), *tables, *([""] + departure if departure else [])]
         lines += ["", *(self.diagnosis() if not self.passed else [self.taylor.format().splitlines()[0]])]
         return "\n".join([*lines, "", self.count()])
 
 
+MOST_ROWS = 20  # a longer table shows only its failing rows, at most this many, unless the full report is asked for
 FD_TOLERANCE = 1e-6  # the engine against float64 central differences: their truncation and rounding, and more
 FLOAT64_TOLERANCE = 1e-8  # the stated default in float64, far above its rounding rule
 

@@ -103,6 +103,9 @@ def _hand_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--layout", choices=list(LAYOUTS),
                          help="what your code takes: own (lstm.hand.backward's signature, the default), pytorch "
                          "(stacked weights, gates i, f, g, o), cs231n (lstm_forward, lstm_backward; gates i, f, o, g)")
+    command.add_argument("--all-rows", action="store_true",
+                         help="with --hand: list every intermediate's row; by default a long table shows its "
+                         "failing rows and counts the rest")
 
 
 def _compare_hand(args: argparse.Namespace) -> int:
@@ -115,7 +118,7 @@ def _compare_hand(args: argparse.Namespace) -> int:
     with isolated.load(args.hand, layout) as hand:  # your code in a process of its own: the verdict is made here
         report = check_backward(hand, layout, input_size=args.input_size, hidden_size=args.hidden_size,
                                 batch=args.batch, length=args.length, seed=args.seed, dtype=args.dtype)
-    print(report.to_json() if args.json else report.format())
+    print(report.to_json() if args.json else report.format(full=args.all_rows))
     return 0 if report.passed else 1
 
 

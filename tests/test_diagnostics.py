@@ -656,3 +656,75 @@ def test_the_noise_is_1e_14_of_the_largest_value_f_takes_along_the_steps_to_firs
         return 1.0 + 90 * arrays[0][0] / d + (remainder(e, noise) if e else 0.0)
 
     assert taylor_test(f, [np.zeros(1)], [np.array([90 / d])]).verdict == verdict
+
+
+# ---- a long report: the failing rows and a count by default, every row with full=True ---------------------
+
+LONG = 500  # steps of a scalar-weight recurrence that names two tensors a step: 1,000 intermediates
+
+
+def recurrence(w, xs):
+    h = None
+    for t in range(xs.shape[0]):
+        a = (xs[t] if h is None else w * h + xs[t]).named(f"a_{t}")
+        h = ag.tanh(a).named(f"h_{t}")
+    return h.sum()
+
+
+def recurrence_backward(w, xs, wrong_at=None, carried=False):
+    """Right, except the gradient at a_{wrong_at} doubled: reported only, or `carried` on back."""
+    hs, h = [], np.zeros_like(xs[0])
+    for t in range(len(xs)):
+        h = np.tanh(xs[t] if t == 0 else w * h + xs[t])
+        hs.append(h)
+    grads, dh, dw, dxs = {}, np.ones_like(h), np.zeros_like(w), np.zeros_like(xs)
+    for t in reversed(range(len(xs))):
+        grads[f"h_{t}"] = dh.copy()
+        da = dh * (1 - hs[t] ** 2)
+        grads[f"a_{t}"] = 2 * da if t == wrong_at else da
+        da = grads[f"a_{t}"] if carried else da
+        dxs[t] = da
+        if t:
+            dw += (da * hs[t - 1]).sum()
+            dh = w * da
+    return {"w": dw, "xs": dxs} | grads
+
+
+def long_check(wrong_at=None, carried=False):
+    xs = np.random.default_rng(0).normal(size=(LONG, 2)) * 0.5
+    return check_gradients(recurrence, [Tensor(np.array(0.9), name="w"), Tensor(xs, name="xs")],
+                           lambda w, xs: recurrence_backward(w, xs, wrong_at, carried), fd_samples=4)
+
+
+def test_a_long_report_shows_its_failing_rows_and_counts_the_rest():
+    report = long_check(wrong_at=LONG - 5)
+    text = report.format()
+    assert len(report.nodes) == 2 * LONG and len(text.splitlines()) <= 60
+    assert [row.name for row in report.failing()] == [f"a_{LONG - 5}"]
+    assert re.search(rf"^a_{LONG - 5} .*FAIL: wrong", text, re.M) and "\n… 999 more rows pass\n" in text
+    assert f"first departure, walking back from the output: a_{LONG - 5}" in text
+    assert text.endswith("1001 passed, 1 failed") and "\nh_0 " not in text
+    full = report.format(full=True)
+    assert len(full.splitlines()) > 2 * LONG and all(f"\n{row.name} " in full for row in report.nodes)
+    assert "more rows" not in full and full.count("\n") == text.count("\n") + 2 * LONG - 2
+    right = long_check()
+    assert right.tables(most_rows=20)[-2:] == ["intermediates, walking back from the output", "… all 1,000 rows pass"]
+    assert len(right.format().splitlines()) < 15
+
+
+def test_a_long_report_with_many_failing_rows_lists_the_first_ones():
+    report = long_check(wrong_at=LONG - 10, carried=True)
+    failing = [row.name for row in report.nodes if not row.passed]
+    assert len(failing) > 20
+    text = report.format()
+    assert len(text.splitlines()) <= 70 and all(f"\n{name} " in text for name in failing[:20])
+    assert f"\n{failing[20]} " not in text
+    left = 2 * LONG - 20
+    assert f"\n… {left} more rows: {left - (len(failing) - 20)} pass, {len(failing) - 20} fail\n" in text
+
+
+def test_a_short_report_is_the_full_one():
+    for mistake in (None, "reset sigmoid"):
+        report = check_gradients(gru, gru_inputs(1), lambda *a, m=mistake: gru_backward(*a, mistake=m))
+        assert report.format() == report.format(full=True)
+        assert report.tables(most_rows=20) == report.tables()

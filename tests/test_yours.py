@@ -431,3 +431,14 @@ def test_a_function_that_modifies_an_argument_in_place_is_refused_naming_it(layo
     with pytest.raises(HandError) as caught:
         check_backward(Hand(functions["backward"], functions["forward"], user.source), layout=layout)
     assert str(caught.value) == f"{user.source}: {role} modified its argument {argument} in place; work on a copy"
+
+
+def test_all_rows_lists_every_intermediate_of_your_check(monkeypatch, capsys):
+    report = zoo_report("own", "skip-first-step")
+    nodes, text, full = report.gradients.nodes, report.format(), report.format(full=True)
+    assert f"\n… {len(nodes)} intermediates: {len(nodes)} pass, 0 fail\n" in text  # cut: every one passes
+    assert all(f"\n{row.name} " in full for row in nodes) and "intermediates:" not in full
+    assert len(full.splitlines()) == len(text.splitlines()) + 3 + len(nodes) - 1  # title, columns, rows; no count
+    monkeypatch.setenv("LSTM_MISTAKE", "skip-first-step")
+    assert main(["compare", "--hand", str(FILES["own"]), "--all-rows"]) == 1
+    assert capsys.readouterr().out == full + "\n"

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from autograd import GradientReport, Tensor, check_gradients, no_grad, taylor_test
+from autograd.check import MOST_ROWS
 from autograd.diagnostics import Taylor, beyond_tolerance, describe_relative, relative_error
 from autograd.files import strict_json
 from lstm.derivation.problem import Problem, checked_sizes
@@ -308,7 +309,9 @@ class HandReport:
                        "symmetric_order": g.taylor.symmetric_order},
         }, indent=2, ensure_ascii=False)
 
-    def format(self) -> str:
+    def format(self, full: bool = False) -> str:
+        """The report as text. A long list of intermediates is cut after the first departure and a long table
+        shows only its failing rows (`GradientReport.tables`); `full=True` shows every row."""
         s, g = self.settings, self.gradients
         sizes = (f"T={s['length']} N={s['batch']} D={s['input_size']} H={s['hidden_size']}" if s["layout"] == "cs231n"
                  else f"T={s['length']} B={s['batch']} X={s['input_size']} H={s['hidden_size']}")
@@ -325,7 +328,7 @@ class HandReport:
         lines += ["", *(self.forward.format(s["forward"], self.tolerance) if self.forward else
                         [f"forward: not given (define {LAYOUTS[s['layout']].forward_signature} beside the backward "
                          "to have it checked too)"])]
-        lines += ["", g.header(), *g.tables(most_nodes=MOST_NODES)]
+        lines += ["", g.header(), *(g.tables() if full else g.tables(most_nodes=MOST_NODES, most_rows=MOST_ROWS))]
         if g.departure():
             lines += ["", *g.departure()]
         if self.locations:
