@@ -173,3 +173,19 @@ def test_compare_json_writes_null_for_a_number_that_is_not_finite(capsys):
     report = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in the JSON"))
     row = next(r for r in report["rows"] if r["name"] == "W_xi")
     assert report["passed"] is False and row["hand_vs_engine"] is None
+
+
+def test_gradcheck_with_no_input_that_requires_grad_says_so():
+    """It raised backward's RuntimeError about 'the tensor of shape ()', naming no input."""
+    for inputs in ([Tensor([1.0])], []):
+        with pytest.raises(ValueError, match="^gradcheck: no input requires grad"):
+            gradcheck(lambda *a: ag.sum(Tensor([1.0]) * 2), inputs)
+
+
+@pytest.mark.parametrize("seed", [-1, "a", 1.5, True])
+def test_a_models_seed_that_numpy_cannot_take_is_refused_naming_seed(seed):
+    """numpy's own message ('expected non-negative integer', 'SeedSequence expects int') named no argument."""
+    from lstm import GRU
+    for model in (lambda: LSTM(3, 4, seed=seed), lambda: GRU(3, 4, seed=seed)):
+        with pytest.raises(ValueError, match=r"seed must be a non-negative integer or None, got"):
+            model()

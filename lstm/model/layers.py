@@ -71,7 +71,7 @@ class Recurrent:
                  proj_size: int = 0, dtype: Any = np.float64, seed: int | None = None) -> None:
         owner = type(self).__name__
         self.cell = declaration
-        self.input_size, self.hidden_size, self.dtype = checked_sizes(owner, input_size, hidden_size, dtype)
+        self.input_size, self.hidden_size, self.dtype = checked_sizes(owner, input_size, hidden_size, dtype, seed)
         if not isinstance(num_layers, (int, np.integer)) or isinstance(num_layers, bool) or num_layers < 1:
             raise ValueError(f"{owner}: num_layers must be a positive integer, got {num_layers!r}")
         for label, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):

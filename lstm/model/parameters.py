@@ -21,8 +21,12 @@ def stack_gates(arrays: dict[str, np.ndarray], order: str, kind: str) -> np.ndar
     return np.concatenate([arrays[GATE[key].parameter(kind)] for key in order])
 
 
-def checked_sizes(owner: str, input_size: Any, hidden_size: Any, dtype: Any) -> tuple[int, int, np.dtype]:
-    """The sizes as ints and the dtype, or a ValueError that names the owner, the argument and what came."""
+def checked_sizes(owner: str, input_size: Any, hidden_size: Any, dtype: Any,
+                  seed: Any = None) -> tuple[int, int, np.dtype]:
+    """The sizes as ints and the dtype, or a ValueError that names the owner, the argument and what came (the
+    seed too: numpy's own message names neither)."""
+    if seed is not None and (not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0):
+        raise ValueError(f"{owner}: seed must be a non-negative integer or None, got {seed!r}")
     for label, size in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"{owner}: {label} must be a positive integer, got {size!r}")
@@ -57,7 +61,7 @@ class LSTMParameters:
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int | None = None):
         self.input_size, self.hidden_size, self.dtype = checked_sizes(type(self).__name__, input_size, hidden_size,
-                                                                      dtype)
+                                                                      dtype, seed)
         # uniform(−1/√H, 1/√H) like PyTorch, drawn in the derivation's order of names
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(hidden_size)
