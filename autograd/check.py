@@ -70,9 +70,6 @@ def gradcheck(
     if not out.requires_grad:  # backward would say so in its own words, naming no input
         raise ValueError("gradcheck: no input requires grad; give the inputs to check as Tensors with "
                          "requires_grad=True")
-    if not out.requires_grad:  # backward would say so in its own words, naming no input
-        raise ValueError("gradcheck: no input requires grad; give the inputs to check as Tensors with "
-                         "requires_grad=True")
     rounding = rounding_tolerance(out.dtype, roundings([out])) if out.dtype != np.float64 else 0.0
     out.backward()
     checked = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
