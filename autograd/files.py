@@ -94,6 +94,8 @@ def check_destination(path: str | os.PathLike, *, stdout: bool = False) -> Path:
         if not stdout:
             raise ValueError("- (standard output) cannot take this file; expected a file name")
         return Path(path)
+    if any(len(os.fsencode(part)) > 255 for part in Path(path).parts):  # every file system's limit for a name
+        raise OSError(errno.ENAMETOOLONG, f"cannot write {path}: a name in it is longer than 255 bytes")
     if streamed(path):
         if not _DESCRIPTOR.fullmatch(os.fspath(path)) and not os.access(path, os.W_OK):
             raise PermissionError(errno.EACCES, f"cannot write {path}: Permission denied")

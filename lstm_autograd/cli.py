@@ -442,8 +442,11 @@ OPTION_OF = {"fmt": "--format", "hand": "--hand", "dtype": "--dtype", "folder": 
 def _message(error: BaseException, command: str) -> str:
     """The error's text in the command line's words: its options for the libraries' arguments, and without the
     command's own name in front, which the line already starts with."""
+    said = str(error)
+    if isinstance(error, OSError) and error.filename and error.strerror:  # not "[Errno 36] File name too long: …"
+        said = f"{error.filename}: {error.strerror[0].lower()}{error.strerror[1:]}"
     text = re.sub(rf"\b({'|'.join(OPTION_OF)})=(?:'([^']*)')?",
-                  lambda m: OPTION_OF[m[1]] + (f" {m[2]}" if m[2] is not None else ""), str(error))
+                  lambda m: OPTION_OF[m[1]] + (f" {m[2]}" if m[2] is not None else ""), said)
     return text.removeprefix(f"{command}: ")
 
 

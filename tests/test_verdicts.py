@@ -189,3 +189,13 @@ def test_a_models_seed_that_numpy_cannot_take_is_refused_naming_seed(seed):
     for model in (lambda: LSTM(3, 4, seed=seed), lambda: GRU(3, 4, seed=seed)):
         with pytest.raises(ValueError, match=r"seed must be a non-negative integer or None, got"):
             model()
+
+
+def test_a_file_name_too_long_is_one_line_in_the_commands_words(tmp_path, capsys):
+    """It printed Python's '[Errno 36] File name too long: …'."""
+    from lstm_autograd.cli import main
+
+    for name in ("a" * 300 + ".svg", "b" * 300 + "/x.svg"):
+        assert main(["render", "--gate", "input", "-o", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "[Errno" not in err and "too long" in err, err
