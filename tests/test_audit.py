@@ -321,3 +321,9 @@ def test_a_file_larger_than_a_derivation_is_refused_without_reading_it_all(tmp_p
     (tmp_path / "zero.md").symlink_to("/dev/zero")
     with pytest.raises(ValueError, match=r"zero\.md: larger than 4 MiB; expected a markdown derivation"):
         audit(tmp_path / "zero.md")
+
+
+def test_a_number_of_points_that_would_run_for_hours_is_refused(capsys):
+    """--points 1000000 ran silently for hours (12 ms a point on the seed)."""
+    assert main(["audit", str(SEED_PATH), "--points", "1000000"]) == 2
+    assert capsys.readouterr().err == "lstm-autograd audit: error: points: expected 1 to 1000, got 1000000\n"
